@@ -1,0 +1,35 @@
+"""skfusion: multi-modal fusion and multi-task learning for scikit-learn.
+
+Public names are resolved lazily (PEP 562) so that ``import skfusion`` stays
+fast and never imports scikit-learn, TensorFlow or torch until a name that
+needs them is used.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_LAZY = {
+    "LateFusionClassifier": "skfusion.fusion",
+    "LateFusionRegressor": "skfusion.fusion",
+    "register_combiner": "skfusion.fusion",
+    "get_combiner": "skfusion.fusion",
+    "available_combiners": "skfusion.fusion",
+}
+
+_SUBMODULES = ["datasets", "fusion", "utils"]
+
+__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"skfusion.{name}")
+    raise AttributeError(f"module 'skfusion' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

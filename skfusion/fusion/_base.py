@@ -1,0 +1,295 @@
+"""What every fusion estimator shares: modality triples, column selection,
+missing-modality masks, and member fits and outputs cached in ``memory``."""
+
+from collections import namedtuple
+
+import joblib
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from ..utils._sklearn_compat import (
+    _BaseComposition,
+    _get_column_indices,
+    _print_elapsed_time,
+    _safe_indexing,
+)
+
+#: One modality: a name, the estimator that handles it (or "drop") and the
+#: columns it sees (``None``: every column, as in ``VotingClassifier``).
+Member = namedtuple("Member", ["name", "estimator", "columns"])
+
+
+class _BaseMemberComposition(_BaseComposition):
+    """``get_params``/``set_params`` over ``(name, estimator[, columns])`` items.
+
+    scikit-learn's ``_BaseComposition`` expects ``(name, estimator)`` pairs;
+    like ``ColumnTransformer`` we expose pairs through ``_estimators`` and
+    write the columns back unchanged on ``set_params``.
+    """
+
+    _members_attr = "estimators"
+
+    @property
+    def _estimators(self):
+        try:
+            return [(item[0], item[1]) for item in getattr(self, self._members_attr)]
+        except (TypeError, IndexError):
+            # malformed ``estimators``: fit reports it with a proper message
+            return []
+
+    @_estimators.setter
+    def _estimators(self, value):
+        items = getattr(self, self._members_attr)
+        setattr(
+            self,
+            self._members_attr,
+            [
+                (name, est, *item[2:])
+                for (name, est), item in zip(value, items, strict=True)
+            ],
+        )
+
+    def get_params(self, deep=True):
+        """Get parameters of this estimator and, with ``deep``, of its members.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return the members (by name) and their parameters
+            (``name__param``).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("_estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters of this estimator or of its members.
+
+        A member can be replaced (``text=LogisticRegression()``), dropped
+        (``text="drop"``) or tuned (``text__C=10``).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        self._set_params("_estimators", **params)
+        return self
+
+
+def _owner(estimator):
+    return type(estimator).__name__
+
+
+def validate_members(owner, items, *, param="estimators"):
+    """Turn the user's items into :class:`Member` tuples, or say what is wrong."""
+    kind = "(name, estimator) pairs or (name, estimator, columns) triples"
+    if (
+        not isinstance(items, (list, tuple))
+        or len(items) == 0
+        or not all(
+            isinstance(item, (tuple, list))
+            and len(item) in (2, 3)
+            and isinstance(item[0], str)
+            for item in items
+        )
+    ):
+        raise ValueError(
+            f"{_owner(owner)}: Invalid '{param}' attribute, '{param}' should be a "
+            f"non-empty list of {kind}; got {items!r}."
+        )
+    members = [Member(item[0], item[1], item[2] if len(item) == 3 else None) for item in items]
+
+    names = [m.name for m in members]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(
+            f"{_owner(owner)}: {param} names must be unique, but {duplicated} "
+            f"appear more than once in {names}; give each member its own name."
+        )
+    owner._validate_names(names)
+
+    if all(_is_drop(m.estimator) for m in members):
+        raise ValueError(
+            f"{_owner(owner)}: All estimators are dropped. At least one is "
+            f"required to be an estimator; {param} names: {names}."
+        )
+    for m in members:
+        if not _is_drop(m.estimator) and not hasattr(m.estimator, "fit"):
+            raise TypeError(
+                f"{_owner(owner)}: member {m.name!r} must be an estimator with a "
+                f"fit method or 'drop', got {m.estimator!r}."
+            )
+    return members
+
+
+def _is_drop(estimator):
+    return isinstance(estimator, str) and estimator == "drop"
+
+
+def check_X(X):
+    """Keep DataFrames, arrays and sparse matrices as they are; lists become arrays."""
+    if hasattr(X, "iloc") or hasattr(X, "shape"):
+        if getattr(X, "ndim", 2) != 2:
+            raise ValueError(
+                f"Expected 2D array, got {X.ndim}D array instead: reshape your "
+                "data with X.reshape(-1, 1) if it has a single feature or "
+                "X.reshape(1, -1) if it contains a single sample."
+            )
+        return X
+    from sklearn.utils import check_array
+
+    return check_array(X, dtype=None, ensure_all_finite=False, accept_sparse=True)
+
+
+def resolve_columns(owner, member, X):
+    """The column spec a member sees, with a callable resolved on ``X``."""
+    columns = member.columns
+    if columns is None:
+        return None
+    if callable(columns):
+        columns = columns(X)
+    check_columns_present(owner, member.name, columns, X, when="fit")
+    return columns
+
+
+def check_columns_present(owner, name, columns, X, *, when):
+    """Raise a clear error when ``X`` lacks a column a member selects."""
+    if columns is None:
+        return
+    names = [columns] if isinstance(columns, str) else columns
+    if hasattr(X, "columns") and _is_str_list(names):
+        missing = [c for c in names if c not in X.columns]
+        if missing:
+            if when == "fit":
+                fix = "fix the member's columns or pass a DataFrame that has them"
+            else:
+                fix = "pass the same columns as in fit"
+            raise ValueError(
+                f"{_owner(owner)}: member {name!r} selects column(s) {missing} "
+                f"that X does not have at {when} time (X has columns "
+                f"{list(X.columns)}); {fix}."
+            )
+        return
+    try:
+        _get_column_indices(X, columns)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{_owner(owner)}: member {name!r} selects columns {columns!r} that "
+            f"cannot be taken from X of type {type(X).__name__} with "
+            f"{X.shape[1]} columns: {exc}"
+        ) from exc
+
+
+def _is_str_list(names):
+    try:
+        return len(names) > 0 and all(isinstance(c, str) for c in names)
+    except TypeError:
+        return False
+
+
+def select(X, columns):
+    """The part of ``X`` a member sees (``X`` itself for ``columns=None``)."""
+    if columns is None:
+        return X
+    return _safe_indexing(X, columns, axis=1)
+
+
+def present_mask(X_part):
+    """Boolean mask of the rows where a modality has at least one value.
+
+    A row whose every column is null (None, NaN, NaT) is a missing modality.
+    Sparse input never counts as missing: an absent entry there means zero.
+    """
+    if sparse.issparse(X_part):
+        return np.ones(X_part.shape[0], dtype=bool)
+    if hasattr(X_part, "isna"):
+        null = X_part.isna().to_numpy()
+    else:
+        null = pd.isna(np.asarray(X_part))
+    if null.ndim == 1:
+        return ~null
+    return ~null.all(axis=1)
+
+
+def take_rows(X, mask_or_indices):
+    """Rows of X (any container ``_safe_indexing`` knows)."""
+    return _safe_indexing(X, mask_or_indices, axis=0)
+
+
+# --- fitting and predicting members, optionally through joblib.Memory -------
+
+
+def _fit_member(estimator, X, y, fit_params, message_clsname=None, message=None,
+                context=None):
+    """Fit one member; turn the usual failures into messages that name it."""
+    with _print_elapsed_time(message_clsname, message):
+        try:
+            estimator.fit(X, y, **fit_params)
+        except TypeError as exc:
+            if "unexpected keyword argument 'sample_weight'" in str(exc):
+                raise TypeError(
+                    f"Underlying estimator {type(estimator).__name__} does not "
+                    "support sample weights."
+                ) from exc
+            raise
+        except Exception as exc:
+            if context is not None and np.ndim(y) == 2 and context.get("multilabel"):
+                raise ValueError(
+                    f"{context['owner']}: member {context['name']!r} "
+                    f"({type(estimator).__name__}) cannot fit multi-label y of shape "
+                    f"{np.shape(y)}: {exc} Wrap it in "
+                    "sklearn.multiclass.OneVsRestClassifier or use an estimator "
+                    "that supports multi-label targets."
+                ) from exc
+            raise
+    return estimator
+
+
+def _fit_member_keyed(estimator, X, y, fit_params, key, message_clsname=None,
+                      message=None, context=None):
+    # ``key`` alone identifies the result; joblib.Memory ignores the rest
+    return _fit_member(estimator, X, y, fit_params, message_clsname, message, context)
+
+
+def _member_output_keyed(estimator, X, method, key):
+    return getattr(estimator, method)(X)
+
+
+_FIT_IGNORE = ["estimator", "X", "y", "fit_params", "message_clsname", "message", "context"]
+
+
+def uses_memory(memory):
+    return memory is not None and getattr(memory, "location", None) is not None
+
+
+def fit_member(estimator, X, y, fit_params, memory, message_clsname=None,
+               message=None, context=None, cacheable=True):
+    """Fit ``estimator`` (a fresh clone) or load the same fit from ``memory``.
+
+    Returns ``(fitted, key)``; ``key`` fingerprints the member's parameters and
+    its training data and keys the cached outputs, ``None`` without memory.
+    """
+    if not (cacheable and uses_memory(memory)):
+        fitted = _fit_member(estimator, X, y, fit_params, message_clsname, message, context)
+        return fitted, None
+    key = joblib.hash((estimator, X, y, fit_params))
+    cached = memory.cache(_fit_member_keyed, ignore=_FIT_IGNORE)
+    fitted = cached(estimator, X, y, fit_params, key, message_clsname, message, context)
+    return fitted, key
+
+
+def member_output(estimator, X, method, memory, key):
+    """``estimator.<method>(X)``, read from ``memory`` when it was computed before."""
+    if key is None or not uses_memory(memory):
+        return getattr(estimator, method)(X)
+    cached = memory.cache(_member_output_keyed, ignore=["estimator", "X"])
+    return cached(estimator, X, method, joblib.hash((key, X, method)))

@@ -1,0 +1,85 @@
+"""Rules that merge member probabilities in soft voting.
+
+A combiner is a function ``combiner(probas, weights) -> ndarray`` where
+``probas`` has shape ``(n_members, n_samples, n_classes)`` and ``weights``
+shape ``(n_members, n_samples)``: non-negative, summing to one over the
+members of each sample (a member that cannot see a sample has weight 0 there).
+It returns scores of shape ``(n_samples, n_classes)``; the estimator
+normalises each row to sum to one, so a combiner need not.
+"""
+
+import numpy as np
+
+from .._registry import Registry
+
+_COMBINERS = Registry("combiner", "skfusion.combiners")
+
+# probabilities of exactly 0 would make the geometric mean 0 whatever the
+# other members say; clip them to a tiny value instead
+_EPS = 1e-12
+
+
+def register_combiner(name, func, *, overwrite=False):
+    """Register a soft-voting rule under ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Name to pass as ``combiner=name`` to :class:`LateFusionClassifier`.
+
+    func : callable
+        ``func(probas, weights)`` with ``probas`` of shape
+        ``(n_members, n_samples, n_classes)`` and ``weights`` of shape
+        ``(n_members, n_samples)``; returns ``(n_samples, n_classes)``.
+
+    overwrite : bool, default=False
+        Replace an existing entry of the same name.
+
+    Returns
+    -------
+    func : callable
+        ``func`` itself, so this can be used as a decorator factory's body.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfusion.fusion import register_combiner, get_combiner
+    >>> def weighted_max(probas, weights):
+    ...     return (probas * weights[:, :, None]).max(axis=0)
+    >>> _ = register_combiner("doc_max", weighted_max)
+    >>> get_combiner("doc_max") is weighted_max
+    True
+    """
+    return _COMBINERS.register(name, func, overwrite=overwrite)
+
+
+def get_combiner(name):
+    """Return the combiner registered as ``name`` (built-in or plugin)."""
+    return _COMBINERS.get(name)
+
+
+def available_combiners():
+    """Names of every registered combiner, plugins included."""
+    return _COMBINERS.names()
+
+
+def arithmetic_mean(probas, weights):
+    """Weighted arithmetic mean of the member probabilities."""
+    return np.einsum("mn,mnk->nk", weights, probas)
+
+
+def geometric_mean(probas, weights):
+    """Weighted geometric mean (a product of experts), renormalised per row.
+
+    It rewards classes every member finds plausible and punishes a class that
+    one confident member rules out.
+    """
+    log_p = np.log(np.clip(probas, _EPS, None))
+    log_mean = np.einsum("mn,mnk->nk", weights, log_p)
+    log_mean -= log_mean.max(axis=1, keepdims=True)
+    return np.exp(log_mean)
+
+
+register_combiner("mean", arithmetic_mean)
+register_combiner("arithmetic", arithmetic_mean)
+register_combiner("geometric", geometric_mean)

@@ -1,0 +1,1013 @@
+"""Late (decision-level) fusion: weighted voting over per-modality members."""
+
+from numbers import Integral
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import (
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    RegressorMixin,
+    TransformerMixin,
+    clone,
+    is_classifier,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import check_cv
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import Bunch, get_tags
+from sklearn.utils._repr_html.estimator import _VisualBlock
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+
+from ..utils._sklearn_compat import (
+    HasMethods,
+    StrOptions,
+    _check_feature_names_in,
+    _check_method_params,
+    _fit_context,
+    _raise_for_params,
+    _routing_enabled,
+)
+from ._base import (
+    _BaseMemberComposition,
+    _is_drop,
+    check_columns_present,
+    check_X,
+    fit_member,
+    member_output,
+    present_mask,
+    resolve_columns,
+    select,
+    take_rows,
+    validate_members,
+)
+from ._combiners import get_combiner
+
+# log-loss of a probability of exactly 0 is infinite; the weight search clips
+_LOG_EPS = 1e-15
+
+
+class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposition):
+    """Member handling, weights, missing modalities and caching for late fusion.
+
+    Subclasses say which member method gives the scores that are fused, how a
+    member's raw output becomes a ``(n_samples, n_outputs)`` score block, how
+    blocks are combined and which loss learns ``weights="auto"``.
+    """
+
+    _parameter_constraints: dict = {
+        "estimators": [list],
+        "weights": ["array-like", dict, StrOptions({"auto"}), None],
+        "cv": ["cv_object"],
+        "missing": [StrOptions({"error", "renormalize"})],
+        "n_jobs": [None, Integral],
+        "memory": [None, str, HasMethods(["cache"])],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        weights=None,
+        cv=5,
+        missing="error",
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+    ):
+        self.estimators = estimators
+        self.weights = weights
+        self.cv = cv
+        self.missing = missing
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+
+    # -- fit ---------------------------------------------------------------
+
+    def _fit(self, X, y, fit_params):
+        """Fit the members on ``y`` as the members see it (encoded labels)."""
+        members = validate_members(self, self.estimators)
+        self._check_member_methods(members)
+        raw_weights = self._check_weights(members)
+        X = check_X(X)
+        validate_data(self, X, skip_check_array=True, reset=True)
+
+        active = [m for m in members if not _is_drop(m.estimator)]
+        routed = self._route_fit_params(members, fit_params)
+        memory = check_memory(self.memory)
+        columns = [resolve_columns(self, m, X) for m in active]
+
+        names = [m.name for m in active]
+        masks = self._present_masks(X, names, columns)
+
+        jobs = []
+        for idx, (m, cols, mask) in enumerate(zip(active, columns, masks)):
+            rows = None if mask.all() else np.flatnonzero(mask)
+            args = self._fit_args(m, X, y, cols, rows, routed[m.name]["fit"], memory,
+                                  message=self._log_message(m.name, idx + 1, len(active)))
+            jobs.append(delayed(fit_member)(*args))
+        results = Parallel(n_jobs=self.n_jobs)(jobs)
+
+        self.estimators_ = [fitted for fitted, _ in results]
+        self._fit_keys_ = [key for _, key in results]
+        self._columns_ = columns
+        self._member_names_ = names
+        self.named_estimators_ = Bunch()
+        fitted = iter(self.estimators_)
+        for m in members:
+            self.named_estimators_[m.name] = "drop" if _is_drop(m.estimator) else next(fitted)
+
+        if isinstance(raw_weights, str):
+            weights = self._learn_weights(X, y, active, columns, masks, routed, memory)
+        else:
+            weights = raw_weights
+        self.weights_ = weights / weights.sum()
+        return self
+
+    def _fit_args(self, member, X, y, columns, rows, fit_params, memory, message=None):
+        """Arguments of :func:`fit_member` for one member on its columns and
+        (optionally) some rows."""
+        X_part = select(X, columns)
+        if rows is not None:
+            X_part, y = take_rows(X_part, rows), take_rows(y, rows)
+            fit_params = _check_method_params(X, fit_params, rows)
+        estimator = member.estimator
+        frozen = isinstance(estimator, FrozenEstimator)
+        context = {
+            "owner": type(self).__name__,
+            "name": member.name,
+            "multilabel": getattr(self, "_multilabel", False),
+        }
+        return (estimator if frozen else clone(estimator), X_part, y, fit_params,
+                memory, self._log_name, message, context, not frozen)
+
+    _log_name = "Voting"
+
+    def _log_message(self, name, idx, total):
+        if not self.verbose:
+            return None
+        return f"({idx} of {total}) Processing {name}"
+
+    def _present_masks(self, X, names, columns):
+        """Per member, the rows where its modality has a value."""
+        masks = [present_mask(select(X, cols)) for cols in columns]
+        for name, cols, mask in zip(names, columns, masks):
+            n_missing = int((~mask).sum())
+            if n_missing and self.missing == "error":
+                raise ValueError(
+                    f"{type(self).__name__}: {n_missing} of {mask.size} rows have no "
+                    f"value in any column of modality {name!r} (columns "
+                    f"{'all' if cols is None else cols!r}); set "
+                    "missing='renormalize' to predict them from the other members, "
+                    "or impute them."
+                )
+        return masks
+
+    def _check_weights(self, members):
+        """Weights of the non-dropped members as floats, or ``"auto"``."""
+        names = [m.name for m in members]
+        owner = type(self).__name__
+        weights = self.weights
+        if weights is None:
+            values = np.ones(len(members))
+        elif isinstance(weights, str):
+            return weights
+        elif isinstance(weights, dict):
+            unknown = sorted(set(weights) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"{owner}: weights names {unknown} which is not an estimator; "
+                    f"the estimators are {names}. Use their names as keys."
+                )
+            values = np.array([weights.get(name, 1.0) for name in names], dtype=float)
+        else:
+            values = np.asarray(weights, dtype=float).ravel()
+            if values.size != len(members):
+                raise ValueError(
+                    f"{owner}: weights has {values.size} entries but there are "
+                    f"{len(members)} estimators {tuple(names)}; give one weight per "
+                    "estimator or a dict by name. Number of `estimators` and "
+                    "weights must be equal."
+                )
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError(
+                f"{owner}: weights must be finite and non-negative, got "
+                f"{dict(zip(names, values.tolist()))}."
+            )
+        active = np.array([not _is_drop(m.estimator) for m in members])
+        values = values[active]
+        if values.sum() == 0:
+            raise ValueError(
+                f"{owner}: weights of the estimators that are not dropped are all "
+                f"zero ({dict(zip(np.array(names)[active], values.tolist()))}); at "
+                "least one must be positive."
+            )
+        return values
+
+    def _route_fit_params(self, members, fit_params):
+        if _routing_enabled():
+            return process_routing(self, "fit", **fit_params)
+        sample_weight = (
+            {"sample_weight": fit_params["sample_weight"]}
+            if fit_params.get("sample_weight") is not None
+            else {}
+        )
+        return Bunch(**{m.name: Bunch(fit=sample_weight) for m in members})
+
+    # -- learned weights ------------------------------------------------------
+
+    def _learn_weights(self, X, y, members, columns, masks, routed, memory):
+        """Weights on the simplex minimising the fusion loss on out-of-fold scores."""
+        y_cv = y if getattr(self, "_multilabel", False) else np.asarray(y)
+        cv = check_cv(self.cv, y_cv, classifier=is_classifier(self))
+        folds = list(cv.split(X, y_cv))
+        method = self._fused_method()
+        jobs, where = [], []
+        for i, (m, cols, mask) in enumerate(zip(members, columns, masks)):
+            for train, test in folds:
+                train, test = train[mask[train]], test[mask[test]]
+                jobs.append(delayed(_oof_output)(
+                    self._fit_args(m, X, y, cols, train, routed[m.name]["fit"], memory),
+                    take_rows(select(X, cols), test),
+                    method,
+                    memory,
+                ))
+                where.append((i, test))
+        outputs = Parallel(n_jobs=self.n_jobs)(jobs)
+
+        n = masks[0].size
+        scores, available = None, np.zeros((len(members), n), dtype=bool)
+        for (i, test), (fitted, raw) in zip(where, outputs):
+            block = self._scores(fitted, raw, len(test), prefit=False)
+            if scores is None:
+                scores = np.zeros((len(members), n, *block.shape[1:]))
+            scores[i, test] = block
+            available[i, test] = True
+
+        seen = available.any(axis=0)
+        scores, available = scores[:, seen], available[:, seen]
+        y_seen = take_rows(y, np.flatnonzero(seen))
+        sample_weight = routed[members[0].name]["fit"].get("sample_weight")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[seen]
+
+        def loss(w):
+            fused = self._fuse(scores, _row_weights(w, available))
+            return self._weight_loss(fused, y_seen, sample_weight)
+
+        m = len(members)
+        if m == 1:
+            return np.ones(1)
+        result = minimize(
+            loss,
+            np.full(m, 1.0 / m),
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * m,
+            constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
+        )
+        weights = np.clip(result.x, 0.0, None)
+        if weights.sum() == 0 or loss(weights) > loss(np.full(m, 1.0 / m)):
+            # never worse than equal weights on the data it was learned from
+            weights = np.full(m, 1.0 / m)
+        return weights
+
+    # -- predict ---------------------------------------------------------------
+
+    def _member_scores(self, X, method):
+        """Scores of every fitted member, ``(n_members, n_samples, ...)``, and
+        which member could see which row, ``(n_members, n_samples)``."""
+        check_is_fitted(self)
+        X = check_X(X)
+        for name, cols in zip(self._member_names_, self._columns_):
+            check_columns_present(self, name, cols, X, when="predict")
+        validate_data(self, X, skip_check_array=True, reset=False)
+        masks = self._present_masks(X, self._member_names_, self._columns_)
+        memory = check_memory(self.memory)
+        n = masks[0].size if masks else 0
+        scores = None
+        for i, (est, cols, mask, key) in enumerate(
+            zip(self.estimators_, self._columns_, masks, self._fit_keys_)
+        ):
+            X_part = select(X, cols)
+            rows = np.flatnonzero(mask)
+            if rows.size < n:
+                X_part = take_rows(X_part, rows)
+            if rows.size:
+                raw = member_output(est, X_part, method, memory, key)
+                block = self._scores(est, raw, rows.size, prefit=isinstance(est, FrozenEstimator))
+            else:
+                block = None
+            if scores is None and block is not None:
+                scores = np.full((len(self.estimators_), n, *block.shape[1:]), np.nan)
+            if block is not None:
+                scores[i, rows] = block
+        if scores is None:
+            raise ValueError(
+                f"{type(self).__name__}: no member can see any row of X; every "
+                "modality is missing."
+            )
+        return scores, np.stack(masks)
+
+    def _fused(self, X):
+        """The weighted fusion of member scores for X."""
+        scores, available = self._member_scores(X, self._fused_method())
+        weights = _row_weights(self.weights_, available)
+        empty = weights.sum(axis=0) == 0
+        if empty.any():
+            raise ValueError(
+                f"{type(self).__name__}: {int(empty.sum())} rows have no member with "
+                "a positive weight whose modality is present, so they cannot be "
+                f"predicted (first row: {int(np.flatnonzero(empty)[0])})."
+            )
+        return self._fuse(np.nan_to_num(scores), weights)
+
+    def _transform_blocks(self, X):
+        scores, _ = self._member_scores(X, self._transform_method())
+        return scores
+
+    def _sk_visual_block_(self):
+        names, estimators = zip(*[(item[0], item[1]) for item in self.estimators])
+        return _VisualBlock("parallel", estimators, names=names)
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        ``fit`` routes metadata (``sample_weight`` and whatever a member
+        requests) to each member's ``fit``; ``predict`` routes none.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        router = MetadataRouter(owner=self)
+        for name, estimator in self._estimators:
+            router.add(
+                **{name: estimator},
+                method_mapping=MethodMapping().add(callee="fit", caller="fit"),
+            )
+        return router
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            members = [item[1] for item in self.estimators if not _is_drop(item[1])]
+            member_tags = [get_tags(est) for est in members]
+        except Exception:
+            # malformed ``estimators``: fit raises a clear error about it
+            return tags
+        tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags)
+        tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
+        tags.target_tags.multi_output = all(t.target_tags.multi_output for t in member_tags)
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _oof_output(fit_args, X_test, method, memory):
+    """Fit (or load) a fold's member, then predict its test rows (or load them)."""
+    fitted, key = fit_member(*fit_args)
+    raw = member_output(fitted, X_test, method, memory, key) if X_test.shape[0] else None
+    return fitted, raw
+
+
+def _row_weights(weights, available):
+    """Member weights per row, zero where a member cannot see the row,
+    normalised to sum to one over the members that can."""
+    w = np.asarray(weights, dtype=float)[:, None] * available
+    total = w.sum(axis=0, keepdims=True)
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+
+class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
+    """Decision-level fusion: each modality's classifier votes, weighted.
+
+    Each member is a classifier (any scikit-learn classifier or Pipeline,
+    XGBoost, a Keras-based estimator, or a prefit model wrapped in
+    :class:`sklearn.frozen.FrozenEstimator`) fitted on its own columns. Soft
+    voting fuses their class probabilities with a weighted ``combiner``; hard
+    voting takes the weighted majority of their labels. With ``(name,
+    estimator)`` pairs every member sees every column, so this is a drop-in
+    replacement for :class:`sklearn.ensemble.VotingClassifier` that adds
+    per-modality columns, learned weights, missing modalities, multi-label
+    targets and cached members.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator, columns) or (str, estimator) tuples
+        The members. ``columns`` selects what the member sees, exactly like
+        :class:`~sklearn.compose.ColumnTransformer` (a name, a list of names,
+        ints, a slice, a boolean mask or a callable such as
+        :func:`~sklearn.compose.make_column_selector`); a pair means all
+        columns. A member can be set to ``"drop"``. Members are cloned and
+        fitted on integer-encoded labels (see ``le_``), except
+        ``FrozenEstimator`` members, which are used as they are.
+
+    weights : array-like of shape (n_estimators,), dict, "auto" or None, \
+            default=None
+        Member weights. ``None`` weighs members equally; a list gives one
+        weight per entry of ``estimators`` (dropped ones included); a dict
+        maps member names to weights (members it omits weigh 1); ``"auto"``
+        learns weights on the simplex from out-of-fold member predictions
+        (folds from ``cv``) by minimising the log-loss of the fused
+        probabilities (soft voting) or the Brier score of the fused votes
+        (hard voting), never ending worse than equal weights. Changing
+        ``weights`` refits no member when ``memory`` is set.
+
+    voting : {"soft", "hard"}, default="soft"
+        ``"soft"`` fuses predicted probabilities with ``combiner``;
+        ``"hard"`` predicts the weighted majority of the members' labels
+        (ties go to the smaller class). ``predict_proba`` only exists for
+        soft voting.
+
+    combiner : str or callable, default=None
+        Soft-voting rule: ``None`` or ``"mean"`` (weighted arithmetic mean),
+        ``"geometric"`` (weighted geometric mean, renormalised), any name
+        registered with :func:`register_combiner` or through the
+        ``skfusion.combiners`` entry-point group, or a callable with the same
+        signature. Ignored by hard voting.
+
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for the out-of-fold predictions that learn ``weights="auto"``;
+        an int gives (stratified) k-fold as in
+        :func:`~sklearn.model_selection.cross_val_predict`.
+
+    missing : {"error", "renormalize"}, default="error"
+        What to do with rows where every column of a member's modality is
+        null. ``"error"`` raises, naming the modality and the number of such
+        rows. ``"renormalize"`` fits each member only on rows where its
+        modality is present and predicts such rows from the other members,
+        with their weights renormalised.
+
+    n_jobs : int, default=None
+        Number of jobs fitting members (and out-of-fold folds) in parallel
+        through joblib; ``None`` means 1 unless in a
+        :func:`joblib.parallel_backend` context (Dask included).
+
+    memory : str, joblib.Memory or None, default=None
+        Cache for fitted members and their predictions, keyed on each
+        member's parameters and a fingerprint of its data. A grid search over
+        ``weights``, ``voting`` or ``combiner`` then fits each member once per
+        fold and reads every prediction it needs for scoring from the cache.
+
+    verbose : bool, default=False
+        Print the time taken to fit each member.
+
+    flatten_transform : bool, default=True
+        With soft voting, ``transform`` returns ``(n_samples, n_members *
+        n_classes)`` if True and ``(n_members, n_samples, n_classes)`` if
+        False, as in ``VotingClassifier``.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted members that are not ``"drop"``.
+
+    named_estimators_ : :class:`~sklearn.utils.Bunch`
+        Fitted members by name (``"drop"`` for dropped ones).
+
+    weights_ : ndarray of shape (n_fitted_members,)
+        The weights used, aligned with ``estimators_`` and summing to one.
+
+    le_ : :class:`~sklearn.preprocessing.LabelEncoder` or None
+        Encodes the labels the members are fitted on; None for multi-label y.
+
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, or ``arange(n_labels)`` for multi-label y.
+
+    n_features_in_ : int
+        Number of columns of X seen in ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X seen in ``fit``, when it had string column names.
+
+    See Also
+    --------
+    LateFusionRegressor : The regression sibling.
+    sklearn.ensemble.VotingClassifier : Voting over members that all see X.
+
+    Notes
+    -----
+    Multi-label ``y`` (a 2-D 0/1 indicator) is fused label by label: each
+    label's probability is a two-class distribution combined like any other.
+    ``predict_proba`` then returns ``(n_samples, n_labels)`` positive-class
+    probabilities. A member that cannot fit multi-label y raises an error
+    that names it.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skfusion import LateFusionClassifier
+    >>> from skfusion.datasets import load_clothing_reviews
+    >>> X, y = load_clothing_reviews(return_X_y=True)
+    >>> X, y = X.iloc[:2000], y.iloc[:2000]
+    >>> fusion = LateFusionClassifier(
+    ...     [
+    ...         ("text", make_pipeline(TfidfVectorizer(), LogisticRegression()),
+    ...          "Review Text"),
+    ...         ("tab", HistGradientBoostingClassifier(max_iter=20, random_state=0),
+    ...          ["Age", "Positive Feedback Count"]),
+    ...     ],
+    ...     weights={"text": 2, "tab": 1},
+    ...     missing="renormalize",
+    ... ).fit(X, y)
+    >>> fusion.weights_.round(3).tolist()
+    [0.667, 0.333]
+    >>> fusion.predict_proba(X.iloc[:3]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseLateFusion._parameter_constraints,
+        "voting": [StrOptions({"soft", "hard"})],
+        "combiner": [None, str, callable],
+        "flatten_transform": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        weights=None,
+        voting="soft",
+        combiner=None,
+        cv=5,
+        missing="error",
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+        flatten_transform=True,
+    ):
+        super().__init__(
+            estimators,
+            weights=weights,
+            cv=cv,
+            missing=missing,
+            n_jobs=n_jobs,
+            memory=memory,
+            verbose=verbose,
+        )
+        self.voting = voting
+        self.combiner = combiner
+        self.flatten_transform = flatten_transform
+
+    @_fit_context(
+        # members are validated by their own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, **fit_params):
+        """Fit every member on its columns and settle the weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data; a DataFrame when members select columns by name.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix for multi-label targets.
+
+        **fit_params : dict
+            ``sample_weight``, passed to every member (and used by the weight
+            search); with metadata routing enabled, any metadata the members
+            request.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+        y_type = type_of_target(y, input_name="y")
+        owner = type(self).__name__
+        if y_type in ("unknown", "continuous", "continuous-multioutput"):
+            raise ValueError(
+                f"{owner}: Unknown label type: {y_type}. y must hold class labels "
+                "(or a 0/1 indicator matrix for multi-label); for a continuous "
+                "target use LateFusionRegressor."
+            )
+        if y_type == "multiclass-multioutput":
+            raise ValueError(
+                f"{owner}: y of type 'multiclass-multioutput' is not supported; give "
+                "1-D class labels or a 0/1 indicator matrix (multi-label)."
+            )
+        self._multilabel = y_type == "multilabel-indicator"
+        if self._multilabel:
+            self.le_ = None
+            y_fit = np.asarray(y).astype(int)
+            self.classes_ = np.arange(y_fit.shape[1])
+        else:
+            y = np.ravel(np.asarray(y)) if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y
+            self.le_ = LabelEncoder().fit(y)
+            self.classes_ = self.le_.classes_
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{owner}: y has a single class ({self.classes_[0]!r}); a "
+                    "classifier needs at least two classes in y."
+                )
+            y_fit = self.le_.transform(y)
+        self._check_combiner()
+        return self._fit(X, y_fit, fit_params)
+
+    def _check_combiner(self):
+        if callable(self.combiner):
+            return self.combiner
+        return get_combiner("mean" if self.combiner is None else self.combiner)
+
+    def _check_member_methods(self, members):
+        if self.voting != "soft":
+            return
+        for m in members:
+            if not _is_drop(m.estimator) and not hasattr(m.estimator, "predict_proba"):
+                raise AttributeError(
+                    f"{type(self).__name__}: member {m.name!r} "
+                    f"({type(m.estimator).__name__}) has no predict_proba, which "
+                    "voting='soft' needs; use voting='hard', enable probabilities "
+                    "(e.g. SVC(probability=True)) or wrap it in "
+                    "sklearn.calibration.CalibratedClassifierCV."
+                )
+
+    def _fused_method(self):
+        return "predict_proba" if self.voting == "soft" else "predict"
+
+    _transform_method = _fused_method
+
+    def _scores(self, estimator, raw, n_rows, *, prefit):
+        """A member's raw output as scores over our classes (or labels)."""
+        owner = type(self).__name__
+        if self._multilabel:
+            if isinstance(raw, list):  # one (n, n_classes_j) array per label
+                classes = getattr(estimator, "classes_", [np.arange(2)] * len(raw))
+                raw = np.column_stack([
+                    p[:, list(c).index(1)] if 1 in list(c) else np.zeros(n_rows)
+                    for p, c in zip(raw, classes)
+                ])
+            raw = np.asarray(raw, dtype=float)
+            if raw.shape != (n_rows, len(self.classes_)):
+                raise ValueError(
+                    f"{owner}: a member's {self._fused_method()} returned shape "
+                    f"{raw.shape} for multi-label y with {len(self.classes_)} labels; "
+                    f"expected ({n_rows}, {len(self.classes_)})."
+                )
+            return raw
+        n_classes = len(self.classes_)
+        if self.voting == "hard":
+            labels = np.asarray(raw)
+            codes = self.le_.transform(labels) if prefit else labels.astype(int)
+            return np.eye(n_classes)[codes]
+        member_classes = getattr(estimator, "classes_", np.arange(raw.shape[1]))
+        positions = (
+            np.searchsorted(self.classes_, member_classes)
+            if prefit
+            else np.asarray(member_classes, dtype=int)
+        )
+        out = np.zeros((n_rows, n_classes))
+        out[:, positions] = raw
+        return out
+
+    def _fuse(self, scores, weights):
+        """Fuse member scores: the combiner for soft voting, a weighted vote for hard."""
+        combine = self._check_combiner() if self.voting == "soft" else get_combiner("mean")
+        if self._multilabel:
+            m, n, n_labels = scores.shape
+            pairs = np.stack([1.0 - scores, scores], axis=-1).reshape(m, n * n_labels, 2)
+            fused = combine(pairs, np.repeat(weights, n_labels, axis=1))
+            fused = fused / fused.sum(axis=1, keepdims=True)
+            return fused[:, 1].reshape(n, n_labels)
+        fused = combine(scores, weights)
+        return fused / fused.sum(axis=1, keepdims=True)
+
+    def _weight_loss(self, fused, y, sample_weight):
+        if self._multilabel:
+            truth = np.asarray(y, dtype=float)
+            p = np.clip(fused, _LOG_EPS, 1 - _LOG_EPS)
+            per_row = -(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean(axis=1)
+        elif self.voting == "soft":
+            p = np.clip(fused[np.arange(len(y)), y], _LOG_EPS, None)
+            per_row = -np.log(p)
+        else:
+            per_row = ((fused - np.eye(fused.shape[1])[y]) ** 2).sum(axis=1)
+        return np.average(per_row, weights=sample_weight)
+
+    def predict(self, X):
+        """Predict class labels (or a label indicator matrix) for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels.
+        """
+        fused = self._fused(X)
+        if self._multilabel:
+            return (fused > 0.5).astype(int)
+        return self.le_.inverse_transform(np.argmax(fused, axis=1))
+
+    def _check_voting(self):
+        if self.voting == "hard":
+            raise AttributeError(
+                f"predict_proba is not available when voting={self.voting!r}"
+            )
+        return True
+
+    @available_if(_check_voting)
+    def predict_proba(self, X):
+        """Fused class probabilities for X (soft voting only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Class probabilities in the order of ``classes_``; for multi-label
+            y, the probability of each label.
+        """
+        return self._fused(X)
+
+    def transform(self, X):
+        """Each member's output for X, side by side.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        member_outputs : ndarray
+            Soft voting: member probabilities, ``(n_samples, n_members *
+            n_classes)``, or ``(n_members, n_samples, n_classes)`` when
+            ``flatten_transform=False`` (per label for multi-label y). Hard
+            voting: ``(n_samples, n_members)`` integer-encoded labels (one
+            column per member and label for multi-label y). Rows a member
+            cannot see (missing modality) are NaN in its columns.
+        """
+        scores = self._transform_blocks(X)
+        if self.voting == "hard" and not self._multilabel:
+            votes = np.where(np.isnan(scores).any(axis=2), np.nan, scores.argmax(axis=2))
+            return votes.T if not np.isnan(votes).any() else votes.T.astype(float)
+        if self.voting == "soft" and not self.flatten_transform:
+            return scores
+        return np.hstack(scores)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of ``transform``'s output.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``<classname>_<member><k>`` per class (or label) for soft voting,
+            ``<classname>_<member>`` for hard voting.
+        """
+        check_is_fitted(self, "n_features_in_")
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        if self.voting == "soft" and not self.flatten_transform:
+            raise ValueError(
+                "get_feature_names_out is not supported when `voting='soft'` and "
+                "`flatten_transform=False`"
+            )
+        per_member = len(self.classes_) if (self.voting == "soft" or self._multilabel) else 0
+        names = []
+        for name in self._member_names_:
+            if per_member:
+                names.extend(f"{prefix}_{name}{k}" for k in range(per_member))
+            else:
+                names.append(f"{prefix}_{name}")
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            members = [item[1] for item in self.estimators if not _is_drop(item[1])]
+            tags.classifier_tags.multi_label = all(
+                get_tags(est).classifier_tags.multi_label for est in members
+            )
+        except Exception:
+            pass
+        return tags
+
+
+class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
+    """Decision-level fusion for regression: a weighted mean of member predictions.
+
+    Each member is a regressor fitted on its own columns; predictions are
+    averaged with ``weights`` (renormalised per row over the members whose
+    modality is present when ``missing="renormalize"``). With ``(name,
+    estimator)`` pairs it is a drop-in replacement for
+    :class:`sklearn.ensemble.VotingRegressor`.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator, columns) or (str, estimator) tuples
+        The members, as in :class:`LateFusionClassifier`.
+
+    weights : array-like of shape (n_estimators,), dict, "auto" or None, \
+            default=None
+        Member weights as in :class:`LateFusionClassifier`; ``"auto"``
+        minimises the squared error of the fused out-of-fold predictions over
+        the simplex.
+
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for the out-of-fold predictions that learn ``weights="auto"``.
+
+    missing : {"error", "renormalize"}, default="error"
+        As in :class:`LateFusionClassifier`.
+
+    n_jobs : int, default=None
+        Number of jobs fitting members in parallel through joblib.
+
+    memory : str, joblib.Memory or None, default=None
+        Cache for fitted members and their predictions.
+
+    verbose : bool, default=False
+        Print the time taken to fit each member.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted members that are not ``"drop"``.
+
+    named_estimators_ : :class:`~sklearn.utils.Bunch`
+        Fitted members by name.
+
+    weights_ : ndarray of shape (n_fitted_members,)
+        The weights used, summing to one.
+
+    n_features_in_ : int
+        Number of columns of X seen in ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X seen in ``fit``, when it had string column names.
+
+    See Also
+    --------
+    LateFusionClassifier : The classification sibling.
+    sklearn.ensemble.VotingRegressor : Averaging members that all see X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from skfusion import LateFusionRegressor
+    >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 5.0]])
+    >>> y = np.array([1.0, 4.0, 4.0, 8.0])
+    >>> reg = LateFusionRegressor(
+    ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(), [1])],
+    ...     weights=[3, 1],
+    ... ).fit(X, y)
+    >>> reg.predict(X).round(2).tolist()
+    [0.92, 3.72, 5.42, 7.62]
+    """
+
+    def __init__(
+        self,
+        estimators,
+        *,
+        weights=None,
+        cv=5,
+        missing="error",
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+    ):
+        super().__init__(
+            estimators,
+            weights=weights,
+            cv=cv,
+            missing=missing,
+            n_jobs=n_jobs,
+            memory=memory,
+            verbose=verbose,
+        )
+
+    @_fit_context(
+        # members are validated by their own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, **fit_params):
+        """Fit every member on its columns and settle the weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        **fit_params : dict
+            ``sample_weight``, passed to every member; with metadata routing
+            enabled, any metadata the members request.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(float)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{type(self).__name__}: y must be numeric, got dtype {y.dtype}."
+                ) from exc
+        if y.ndim > 2:
+            raise ValueError(
+                f"{type(self).__name__}: y must be 1-D or 2-D, got shape {y.shape}."
+            )
+        return self._fit(X, y, fit_params)
+
+    def _check_member_methods(self, members):
+        """Regressors only need ``predict``, which ``fit`` already implies."""
+
+    def _fused_method(self):
+        return "predict"
+
+    _transform_method = _fused_method
+
+    def _scores(self, estimator, raw, n_rows, *, prefit):
+        raw = np.asarray(raw, dtype=float)
+        return raw.reshape(n_rows, -1)
+
+    def _fuse(self, scores, weights):
+        fused = np.einsum("mn,mnk->nk", weights, scores)
+        return fused[:, 0] if fused.shape[1] == 1 else fused
+
+    def _weight_loss(self, fused, y, sample_weight):
+        err = (np.asarray(fused).reshape(len(y), -1) - np.asarray(y).reshape(len(y), -1))
+        return np.average((err**2).sum(axis=1), weights=sample_weight)
+
+    def predict(self, X):
+        """Weighted mean of the member predictions for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._fused(X)
+
+    def transform(self, X):
+        """Each member's predictions for X, side by side.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_samples, n_members * n_outputs)
+            NaN where a member cannot see a row (missing modality).
+        """
+        return np.hstack(self._transform_blocks(X))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of ``transform``'s output: ``<classname>_<member>``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "n_features_in_")
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}_{name}" for name in self._member_names_], dtype=object)
