@@ -135,19 +135,32 @@ def _is_drop(estimator):
     return isinstance(estimator, str) and estimator == "drop"
 
 
-def check_X(X):
-    """Keep DataFrames, arrays and sparse matrices as they are; lists become arrays."""
-    if hasattr(X, "iloc") or hasattr(X, "shape"):
-        if getattr(X, "ndim", 2) != 2:
-            raise ValueError(
-                f"Expected 2D array, got {X.ndim}D array instead: reshape your "
-                "data with X.reshape(-1, 1) if it has a single feature or "
-                "X.reshape(1, -1) if it contains a single sample."
-            )
-        return X
-    from sklearn.utils import check_array
+def check_X(owner, X):
+    """Keep DataFrames, arrays and sparse matrices as they are (lists become
+    arrays, sparse formats without column indexing become CSR) and refuse
+    shapes no member could use."""
+    if sparse.issparse(X):
+        if X.format not in ("csr", "csc"):
+            X = X.tocsr()
+    elif not (hasattr(X, "iloc") or hasattr(X, "shape")):
+        from sklearn.utils import check_array
 
-    return check_array(X, dtype=None, ensure_all_finite=False, accept_sparse=True)
+        X = check_array(X, dtype=None, ensure_all_finite=False, ensure_2d=False)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{_owner(owner)}: Expected 2D array, got {X.ndim}D array instead. "
+            "Reshape your data either using array.reshape(-1, 1) if your data has "
+            "a single feature or array.reshape(1, -1) if it contains a single sample."
+        )
+    n_samples, n_features = X.shape
+    if n_samples == 0 or n_features == 0:
+        what = (
+            f"0 sample(s) (shape={X.shape}) while a minimum of 1 is required"
+            if n_samples == 0
+            else f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required"
+        )
+        raise ValueError(f"{_owner(owner)}: Found array with {what}.")
+    return X
 
 
 def resolve_columns(owner, member, X):
@@ -162,7 +175,11 @@ def resolve_columns(owner, member, X):
 
 
 def check_columns_present(owner, name, columns, X, *, when):
-    """Raise a clear error when ``X`` lacks a column a member selects."""
+    """Raise a clear error when ``X`` lacks a column a member selects.
+
+    At predict time only column names are checked here; positions are covered
+    by the ``n_features_in_`` check that follows.
+    """
     if columns is None:
         return
     names = [columns] if isinstance(columns, str) else columns
@@ -179,13 +196,15 @@ def check_columns_present(owner, name, columns, X, *, when):
                 f"{list(X.columns)}); {fix}."
             )
         return
+    if when != "fit":
+        return
     try:
         _get_column_indices(X, columns)
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise ValueError(
             f"{_owner(owner)}: member {name!r} selects columns {columns!r} that "
-            f"cannot be taken from X of type {type(X).__name__} with "
-            f"{X.shape[1]} columns: {exc}"
+            f"cannot be taken from X ({type(X).__name__} with {X.shape[1]} "
+            f"feature(s)): {exc}"
         ) from exc
 
 

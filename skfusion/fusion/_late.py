@@ -25,7 +25,13 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_is_fitted,
+    check_memory,
+    column_or_1d,
+    validate_data,
+)
 
 from ..utils._sklearn_compat import (
     HasMethods,
@@ -95,11 +101,11 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
     # -- fit ---------------------------------------------------------------
 
     def _fit(self, X, y, fit_params):
-        """Fit the members on ``y`` as the members see it (encoded labels)."""
+        """Fit the members on ``y`` as the members see it (encoded labels);
+        ``X`` has been through :func:`check_X`."""
         members = validate_members(self, self.estimators)
         self._check_member_methods(members)
         raw_weights = self._check_weights(members)
-        X = check_X(X)
         validate_data(self, X, skip_check_array=True, reset=True)
 
         active = [m for m in members if not _is_drop(m.estimator)]
@@ -287,7 +293,8 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         """Scores of every fitted member, ``(n_members, n_samples, ...)``, and
         which member could see which row, ``(n_members, n_samples)``."""
         check_is_fitted(self)
-        X = check_X(X)
+        X = check_X(self, X)
+        # names first, so a missing column is reported by name and member
         for name, cols in zip(self._member_names_, self._columns_):
             check_columns_present(self, name, cols, X, when="predict")
         validate_data(self, X, skip_check_array=True, reset=False)
@@ -379,6 +386,14 @@ def _oof_output(fit_args, X_test, method, memory):
     fitted, key = fit_member(*fit_args)
     raw = member_output(fitted, X_test, method, memory, key) if X_test.shape[0] else None
     return fitted, raw
+
+
+def _check_y_given(estimator, y):
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y "
+            "is None."
+        )
 
 
 def _row_weights(weights, available):
@@ -590,6 +605,11 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             The fitted estimator.
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+        _check_y_given(self, y)
+        X = check_X(self, X)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         y_type = type_of_target(y, input_name="y")
         owner = type(self).__name__
         if y_type in ("unknown", "continuous", "continuous-multioutput"):
@@ -609,12 +629,11 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             y_fit = np.asarray(y).astype(int)
             self.classes_ = np.arange(y_fit.shape[1])
         else:
-            y = np.ravel(np.asarray(y)) if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y
             self.le_ = LabelEncoder().fit(y)
             self.classes_ = self.le_.classes_
             if len(self.classes_) < 2:
                 raise ValueError(
-                    f"{owner}: y has a single class ({self.classes_[0]!r}); a "
+                    f"{owner}: y has only one class ({self.classes_[0]!r}); a "
                     "classifier needs at least two classes in y."
                 )
             y_fit = self.le_.transform(y)
@@ -931,14 +950,9 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
             The fitted estimator.
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        y = np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            try:
-                y = y.astype(float)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"{type(self).__name__}: y must be numeric, got dtype {y.dtype}."
-                ) from exc
+        _check_y_given(self, y)
+        X = check_X(self, X)
+        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y", estimator=self)
         if y.ndim > 2:
             raise ValueError(
                 f"{type(self).__name__}: y must be 1-D or 2-D, got shape {y.shape}."
