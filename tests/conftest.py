@@ -4,3 +4,47 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+TEXT = "Review Text"
+TABULAR = ["Age", "Positive Feedback Count", "Department Name", "Class Name"]
+
+
+@pytest.fixture(scope="session")
+def reviews():
+    """600 bundled reviews (50 of them without text) and Recommended IND."""
+    from skfusion.datasets import load_clothing_reviews
+
+    X, y = load_clothing_reviews(return_X_y=True)
+    no_text = X[TEXT].isna()
+    keep = X.index[~no_text][:550].union(X.index[no_text][:50])
+    return X.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
+
+
+@pytest.fixture
+def text_member():
+    return make_pipeline(TfidfVectorizer(min_df=2), LogisticRegression(max_iter=200))
+
+
+@pytest.fixture
+def tabular_member():
+    return make_pipeline(
+        make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["Department Name", "Class Name"]),
+            remainder="passthrough",
+        ),
+        HistGradientBoostingClassifier(max_iter=20, random_state=0),
+    )
+
+
+@pytest.fixture
+def members(text_member, tabular_member):
+    """A text member on the review and a tabular member on four columns."""
+    return [("text", text_member, TEXT), ("tab", tabular_member, TABULAR)]

@@ -148,7 +148,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             X_part, y = take_rows(X_part, rows), take_rows(y, rows)
             fit_params = _check_method_params(X, fit_params, rows)
         estimator = member.estimator
-        frozen = isinstance(estimator, FrozenEstimator)
+        frozen = _is_prefit(estimator)
         context = {
             "owner": type(self).__name__,
             "name": member.name,
@@ -254,7 +254,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         n = masks[0].size
         scores, available = None, np.zeros((len(members), n), dtype=bool)
         for (i, test), (fitted, raw) in zip(where, outputs):
-            block = self._scores(fitted, raw, len(test), prefit=False)
+            block = self._scores(fitted, raw, len(test), prefit=_is_prefit(fitted))
             if scores is None:
                 scores = np.zeros((len(members), n, *block.shape[1:]))
             scores[i, test] = block
@@ -311,7 +311,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
                 X_part = take_rows(X_part, rows)
             if rows.size:
                 raw = member_output(est, X_part, method, memory, key)
-                block = self._scores(est, raw, rows.size, prefit=isinstance(est, FrozenEstimator))
+                block = self._scores(est, raw, rows.size, prefit=_is_prefit(est))
             else:
                 block = None
             if scores is None and block is not None:
@@ -386,6 +386,11 @@ def _oof_output(fit_args, X_test, method, memory):
     fitted, key = fit_member(*fit_args)
     raw = member_output(fitted, X_test, method, memory, key) if X_test.shape[0] else None
     return fitted, raw
+
+
+def _is_prefit(estimator):
+    """A member fitted elsewhere, on the original labels, and never refitted."""
+    return isinstance(estimator, FrozenEstimator)
 
 
 def _check_y_given(estimator, y):
@@ -897,11 +902,11 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 5.0]])
     >>> y = np.array([1.0, 4.0, 4.0, 8.0])
     >>> reg = LateFusionRegressor(
-    ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(), [1])],
+    ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(random_state=0), [1])],
     ...     weights=[3, 1],
     ... ).fit(X, y)
     >>> reg.predict(X).round(2).tolist()
-    [0.92, 3.72, 5.42, 7.62]
+    [1.08, 3.4, 4.97, 7.55]
     """
 
     def __init__(
