@@ -3,11 +3,12 @@ missing-modality masks, and member fits and outputs cached in ``memory``."""
 
 from collections import namedtuple
 
-import joblib
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from sklearn.base import clone
 
+from .._cache import StoredMember, fingerprint
 from ..utils._sklearn_compat import (
     _BaseComposition,
     _get_column_indices,
@@ -219,6 +220,9 @@ def select(X, columns):
     """The part of ``X`` a member sees (``X`` itself for ``columns=None``)."""
     if columns is None:
         return X
+    if hasattr(X, "columns") and (isinstance(columns, str) or _is_str_list(columns)):
+        # plain label selection: several times faster than _safe_indexing
+        return X[columns]
     return _safe_indexing(X, columns, axis=1)
 
 
@@ -273,42 +277,45 @@ def _fit_member(estimator, X, y, fit_params, message_clsname=None, message=None,
     return estimator
 
 
-def _fit_member_keyed(estimator, X, y, fit_params, key, message_clsname=None,
-                      message=None, context=None):
-    # ``key`` alone identifies the result; joblib.Memory ignores the rest
-    return _fit_member(estimator, X, y, fit_params, message_clsname, message, context)
+def fit_member(estimator, X, y, fit_params, store, message_clsname=None,
+               message=None, context=None, prefit=False):
+    """Fit a clone of ``estimator``, or find the same fit in ``store``.
 
-
-def _member_output_keyed(estimator, X, method, key):
-    return getattr(estimator, method)(X)
-
-
-_FIT_IGNORE = ["estimator", "X", "y", "fit_params", "message_clsname", "message", "context"]
-
-
-def uses_memory(memory):
-    return memory is not None and getattr(memory, "location", None) is not None
-
-
-def fit_member(estimator, X, y, fit_params, memory, message_clsname=None,
-               message=None, context=None, cacheable=True):
-    """Fit ``estimator`` (a fresh clone) or load the same fit from ``memory``.
-
-    Returns ``(fitted, key)``; ``key`` fingerprints the member's parameters and
-    its training data and keys the cached outputs, ``None`` without memory.
+    Returns ``(fitted, key)``. ``key`` fingerprints the member's parameters
+    and its training data and keys its cached outputs (``None`` without a
+    store). A fit found in the store comes back as a
+    :class:`~skfusion._cache.StoredMember`, loaded only when needed. A
+    ``prefit`` member is used as it is: never cloned, refitted or stored.
     """
-    if not (cacheable and uses_memory(memory)):
-        fitted = _fit_member(estimator, X, y, fit_params, message_clsname, message, context)
+    if prefit:
+        return estimator, None
+    if store is None:
+        fitted = _fit_member(clone(estimator), X, y, fit_params, message_clsname, message, context)
         return fitted, None
-    key = joblib.hash((estimator, X, y, fit_params))
-    cached = memory.cache(_fit_member_keyed, ignore=_FIT_IGNORE)
-    fitted = cached(estimator, X, y, fit_params, key, message_clsname, message, context)
+    # the fit depends only on the (unfitted) parameters and the data; cloning
+    # waits until the store has no such fit
+    key = fingerprint(estimator, X, y, fit_params)
+    # "classes" is written after "member", so finding it means both are there
+    if store.has("classes", key):
+        return StoredMember(store, key, store.load("classes", key)), key
+    fitted = _fit_member(clone(estimator), X, y, fit_params, message_clsname, message, context)
+    store.save("member", key, fitted)
+    store.save("classes", key, getattr(fitted, "classes_", None))
     return fitted, key
 
 
-def member_output(estimator, X, method, memory, key):
-    """``estimator.<method>(X)``, read from ``memory`` when it was computed before."""
-    if key is None or not uses_memory(memory):
-        return getattr(estimator, method)(X)
-    cached = memory.cache(_member_output_keyed, ignore=["estimator", "X"])
-    return cached(estimator, X, method, joblib.hash((key, X, method)))
+def loaded(member):
+    """The fitted estimator behind a member that may still be on disk."""
+    return member.load() if isinstance(member, StoredMember) else member
+
+
+def member_output(member, X, method, store, key):
+    """``member.<method>(X)``, read from ``store`` when it was computed before."""
+    if key is None or store is None:
+        return getattr(loaded(member), method)(X)
+    output_key = fingerprint(key, method, X)
+    if store.has("output", output_key):
+        return store.load("output", output_key)
+    output = getattr(loaded(member), method)(X)
+    store.save("output", output_key, output)
+    return output

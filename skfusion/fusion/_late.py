@@ -9,7 +9,6 @@ from sklearn.base import (
     MetaEstimatorMixin,
     RegressorMixin,
     TransformerMixin,
-    clone,
     is_classifier,
 )
 from sklearn.frozen import FrozenEstimator
@@ -42,12 +41,14 @@ from ..utils._sklearn_compat import (
     _raise_for_params,
     _routing_enabled,
 )
+from .._cache import member_store
 from ._base import (
     _BaseMemberComposition,
     _is_drop,
     check_columns_present,
     check_X,
     fit_member,
+    loaded,
     member_output,
     present_mask,
     resolve_columns,
@@ -110,52 +111,47 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
 
         active = [m for m in members if not _is_drop(m.estimator)]
         routed = self._route_fit_params(members, fit_params)
-        memory = check_memory(self.memory)
+        store = member_store(check_memory(self.memory))
         columns = [resolve_columns(self, m, X) for m in active]
-
+        parts = [select(X, cols) for cols in columns]
         names = [m.name for m in active]
-        masks = self._present_masks(X, names, columns)
+        masks = self._present_masks(parts, names, columns)
 
         jobs = []
-        for idx, (m, cols, mask) in enumerate(zip(active, columns, masks)):
+        for idx, (m, part, mask) in enumerate(zip(active, parts, masks)):
             rows = None if mask.all() else np.flatnonzero(mask)
-            args = self._fit_args(m, X, y, cols, rows, routed[m.name]["fit"], memory,
+            args = self._fit_args(m, part, y, rows, routed[m.name]["fit"], store,
                                   message=self._log_message(m.name, idx + 1, len(active)))
             jobs.append(delayed(fit_member)(*args))
         results = Parallel(n_jobs=self.n_jobs)(jobs)
 
-        self.estimators_ = [fitted for fitted, _ in results]
+        # fitted members, or StoredMember handles that load on first use
+        self._members_ = [fitted for fitted, _ in results]
         self._fit_keys_ = [key for _, key in results]
         self._columns_ = columns
         self._member_names_ = names
-        self.named_estimators_ = Bunch()
-        fitted = iter(self.estimators_)
-        for m in members:
-            self.named_estimators_[m.name] = "drop" if _is_drop(m.estimator) else next(fitted)
+        self._all_names_ = [m.name for m in members]
 
         if isinstance(raw_weights, str):
-            weights = self._learn_weights(X, y, active, columns, masks, routed, memory)
+            weights = self._learn_weights(X, y, active, parts, masks, routed, store)
         else:
             weights = raw_weights
         self.weights_ = weights / weights.sum()
         return self
 
-    def _fit_args(self, member, X, y, columns, rows, fit_params, memory, message=None):
-        """Arguments of :func:`fit_member` for one member on its columns and
-        (optionally) some rows."""
-        X_part = select(X, columns)
+    def _fit_args(self, member, X_part, y, rows, fit_params, store, message=None):
+        """Arguments of :func:`fit_member` for one member on its part of X
+        and (optionally) some of its rows."""
         if rows is not None:
+            fit_params = _check_method_params(X_part, fit_params, rows)
             X_part, y = take_rows(X_part, rows), take_rows(y, rows)
-            fit_params = _check_method_params(X, fit_params, rows)
-        estimator = member.estimator
-        frozen = _is_prefit(estimator)
         context = {
             "owner": type(self).__name__,
             "name": member.name,
             "multilabel": getattr(self, "_multilabel", False),
         }
-        return (estimator if frozen else clone(estimator), X_part, y, fit_params,
-                memory, self._log_name, message, context, not frozen)
+        return (member.estimator, X_part, y, fit_params, store, self._log_name,
+                message, context, _is_prefit(member.estimator))
 
     _log_name = "Voting"
 
@@ -164,9 +160,9 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             return None
         return f"({idx} of {total}) Processing {name}"
 
-    def _present_masks(self, X, names, columns):
-        """Per member, the rows where its modality has a value."""
-        masks = [present_mask(select(X, cols)) for cols in columns]
+    def _present_masks(self, parts, names, columns):
+        """Per member, the rows where its modality (its part of X) has a value."""
+        masks = [present_mask(part) for part in parts]
         for name, cols, mask in zip(names, columns, masks):
             n_missing = int((~mask).sum())
             if n_missing and self.missing == "error":
@@ -232,21 +228,21 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
 
     # -- learned weights ------------------------------------------------------
 
-    def _learn_weights(self, X, y, members, columns, masks, routed, memory):
+    def _learn_weights(self, X, y, members, parts, masks, routed, store):
         """Weights on the simplex minimising the fusion loss on out-of-fold scores."""
         y_cv = y if getattr(self, "_multilabel", False) else np.asarray(y)
         cv = check_cv(self.cv, y_cv, classifier=is_classifier(self))
         folds = list(cv.split(X, y_cv))
         method = self._fused_method()
         jobs, where = [], []
-        for i, (m, cols, mask) in enumerate(zip(members, columns, masks)):
+        for i, (m, part, mask) in enumerate(zip(members, parts, masks)):
             for train, test in folds:
                 train, test = train[mask[train]], test[mask[test]]
                 jobs.append(delayed(_oof_output)(
-                    self._fit_args(m, X, y, cols, train, routed[m.name]["fit"], memory),
-                    take_rows(select(X, cols), test),
+                    self._fit_args(m, part, y, train, routed[m.name]["fit"], store),
+                    take_rows(part, test),
                     method,
-                    memory,
+                    store,
                 ))
                 where.append((i, test))
         outputs = Parallel(n_jobs=self.n_jobs)(jobs)
@@ -298,24 +294,24 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         for name, cols in zip(self._member_names_, self._columns_):
             check_columns_present(self, name, cols, X, when="predict")
         validate_data(self, X, skip_check_array=True, reset=False)
-        masks = self._present_masks(X, self._member_names_, self._columns_)
-        memory = check_memory(self.memory)
+        parts = [select(X, cols) for cols in self._columns_]
+        masks = self._present_masks(parts, self._member_names_, self._columns_)
+        store = member_store(check_memory(self.memory))
         n = masks[0].size if masks else 0
         scores = None
-        for i, (est, cols, mask, key) in enumerate(
-            zip(self.estimators_, self._columns_, masks, self._fit_keys_)
+        for i, (est, X_part, mask, key) in enumerate(
+            zip(self._members_, parts, masks, self._fit_keys_)
         ):
-            X_part = select(X, cols)
             rows = np.flatnonzero(mask)
             if rows.size < n:
                 X_part = take_rows(X_part, rows)
             if rows.size:
-                raw = member_output(est, X_part, method, memory, key)
+                raw = member_output(est, X_part, method, store, key)
                 block = self._scores(est, raw, rows.size, prefit=_is_prefit(est))
             else:
                 block = None
             if scores is None and block is not None:
-                scores = np.full((len(self.estimators_), n, *block.shape[1:]), np.nan)
+                scores = np.full((len(self._members_), n, *block.shape[1:]), np.nan)
             if block is not None:
                 scores[i, rows] = block
         if scores is None:
@@ -341,6 +337,35 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
     def _transform_blocks(self, X):
         scores, _ = self._member_scores(X, self._transform_method())
         return scores
+
+    @property
+    def estimators_(self):
+        """The fitted members that are not ``"drop"``, in order."""
+        try:
+            members = self.__dict__["_members_"]
+        except KeyError:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'estimators_'"
+            ) from None
+        # members read from ``memory`` are loaded once, on first access
+        members[:] = [loaded(m) for m in members]
+        return members
+
+    @property
+    def named_estimators_(self):
+        """Fitted members by name (``"drop"`` for dropped ones)."""
+        fitted = iter(self.estimators_)
+        return Bunch(**{
+            name: next(fitted) if name in self._member_names_ else "drop"
+            for name in self._all_names_
+        })
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_members_" in state:
+            # a pickle must not depend on the cache directory
+            state["_members_"] = [loaded(m) for m in state["_members_"]]
+        return state
 
     def _sk_visual_block_(self):
         names, estimators = zip(*[(item[0], item[1]) for item in self.estimators])
@@ -381,10 +406,10 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         return tags
 
 
-def _oof_output(fit_args, X_test, method, memory):
-    """Fit (or load) a fold's member, then predict its test rows (or load them)."""
+def _oof_output(fit_args, X_test, method, store):
+    """Fit (or find) a fold's member, then predict its test rows (or read them)."""
     fitted, key = fit_member(*fit_args)
-    raw = member_output(fitted, X_test, method, memory, key) if X_test.shape[0] else None
+    raw = member_output(fitted, X_test, method, store, key) if X_test.shape[0] else None
     return fitted, raw
 
 
@@ -634,14 +659,15 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             y_fit = np.asarray(y).astype(int)
             self.classes_ = np.arange(y_fit.shape[1])
         else:
-            self.le_ = LabelEncoder().fit(y)
-            self.classes_ = self.le_.classes_
+            # what LabelEncoder().fit_transform does, in one pass over y
+            classes, y_fit = np.unique(y, return_inverse=True)
+            self.le_ = LabelEncoder()
+            self.le_.classes_ = self.classes_ = classes
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"{owner}: y has only one class ({self.classes_[0]!r}); a "
                     "classifier needs at least two classes in y."
                 )
-            y_fit = self.le_.transform(y)
         self._check_combiner()
         return self._fit(X, y_fit, fit_params)
 
