@@ -263,11 +263,15 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[seen]
 
+        m = len(members)
+
         def loss(w):
+            # the optimiser may step off the simplex; score the nearest point on it
+            w = np.clip(w, 0.0, None)
+            w = w / w.sum() if w.sum() > 0 else np.full(m, 1.0 / m)
             fused = self._fuse(scores, _row_weights(w, available))
             return self._weight_loss(fused, y_seen, sample_weight)
 
-        m = len(members)
         if m == 1:
             return np.ones(1)
         result = minimize(
@@ -278,7 +282,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
         )
         weights = np.clip(result.x, 0.0, None)
-        if weights.sum() == 0 or loss(weights) > loss(np.full(m, 1.0 / m)):
+        if weights.sum() == 0 or not loss(weights) <= loss(np.full(m, 1.0 / m)):
             # never worse than equal weights on the data it was learned from
             weights = np.full(m, 1.0 / m)
         return weights
