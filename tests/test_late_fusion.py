@@ -164,6 +164,15 @@ def test_missing_modality_is_predicted_from_the_other_members(reviews, members):
     assert not np.isnan(transformed[~no_text]).any()
 
 
+def test_a_row_whose_only_modality_weighs_zero_uses_that_modality(reviews, members):
+    X, y = reviews
+    no_text = X[TEXT].isna().to_numpy()
+    fusion = LateFusionClassifier(members, weights=[1, 0], missing="renormalize").fit(X, y)
+    proba = fusion.predict_proba(X)
+    assert_allclose(proba[~no_text], fusion.named_estimators_["text"].predict_proba(X.loc[~no_text, TEXT]))
+    assert_allclose(proba[no_text], fusion.named_estimators_["tab"].predict_proba(X.loc[no_text, TABULAR]))
+
+
 def test_string_labels_reach_xgboost_encoded():
     xgboost = pytest.importorskip("xgboost")
     X, y = make_classification(n_samples=120, n_classes=3, n_informative=4, random_state=0)

@@ -4,6 +4,7 @@ what was expected and what came."""
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import TABULAR, TEXT
 from sklearn.datasets import make_classification, make_multilabel_classification
@@ -134,6 +135,9 @@ def test_row_with_every_modality_missing(reviews, members):
     empty[TABULAR + [TEXT]] = np.nan
     with pytest.raises(ValueError, match="LateFusionClassifier: no member can see any row of X"):
         fusion.predict(empty)
+    mixed = pd.concat([Xr.iloc[:3], empty], ignore_index=True)
+    with pytest.raises(ValueError, match=r"LateFusionClassifier: 2 rows have no modality present for any member, so they cannot be predicted \(first row: 3\)"):
+        fusion.predict(mixed)
 
 
 def test_unknown_combiner():

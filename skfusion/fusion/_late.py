@@ -332,9 +332,9 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         empty = weights.sum(axis=0) == 0
         if empty.any():
             raise ValueError(
-                f"{type(self).__name__}: {int(empty.sum())} rows have no member with "
-                "a positive weight whose modality is present, so they cannot be "
-                f"predicted (first row: {int(np.flatnonzero(empty)[0])})."
+                f"{type(self).__name__}: {int(empty.sum())} rows have no modality "
+                "present for any member, so they cannot be predicted (first row: "
+                f"{int(np.flatnonzero(empty)[0])}); drop them or impute a modality."
             )
         return self._fuse(np.nan_to_num(scores), weights)
 
@@ -432,8 +432,15 @@ def _check_y_given(estimator, y):
 
 def _row_weights(weights, available):
     """Member weights per row, zero where a member cannot see the row,
-    normalised to sum to one over the members that can."""
+    normalised to sum to one over the members that can.
+
+    A row whose visible members all weigh zero is shared equally among them:
+    a weight ranks members against each other, it does not veto the only
+    modality a row has.
+    """
     w = np.asarray(weights, dtype=float)[:, None] * available
+    unweighted = w.sum(axis=0) == 0
+    w[:, unweighted] = available[:, unweighted]
     total = w.sum(axis=0, keepdims=True)
     return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
@@ -496,7 +503,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         null. ``"error"`` raises, naming the modality and the number of such
         rows. ``"renormalize"`` fits each member only on rows where its
         modality is present and predicts such rows from the other members,
-        with their weights renormalised.
+        with their weights renormalised (shared equally when they all weigh
+        zero).
 
     n_jobs : int, default=None
         Number of jobs fitting members (and out-of-fold folds) in parallel
