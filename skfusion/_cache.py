@@ -98,6 +98,18 @@ def _plain_values(frame_or_series):
     return True
 
 
+def file_digest(paths):
+    """Hash of the names and bytes of ``paths`` (a file or a list of files)."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    digest = hashlib.blake2b(digest_size=20)
+    for path in paths:
+        digest.update(Path(path).name.encode())
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 class StoredMember:
     """A fitted member kept on disk, loaded on first use.
 
@@ -156,7 +168,63 @@ class MemberStore:
 
 def member_store(memory):
     """The store for a ``memory`` parameter (None, a path or a joblib.Memory)."""
-    if memory is None:
-        return None
-    location = memory if isinstance(memory, (str, os.PathLike)) else getattr(memory, "location", None)
+    location = cache_location(memory)
     return None if location is None else MemberStore(location)
+
+
+class EmbeddingCache:
+    """Per-input embeddings of one encoder configuration, on disk.
+
+    ``namespace`` identifies the model and every parameter that changes its
+    output; each input is keyed by a digest of its content. Encoded batches
+    are written as shards (``.npz`` of keys and vectors), atomically, so
+    processes sharing a location never read half a file. A process keeps the
+    shards it has read in memory and reads only new ones afterwards.
+    """
+
+    _loaded = {}  # directory -> (shard names read, {key: vector})
+
+    def __init__(self, location, namespace):
+        self.directory = Path(location) / "skfusion-embeddings" / namespace
+
+    def _index(self):
+        names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
+        if self.directory.is_dir():
+            for path in sorted(self.directory.glob("*.npz")):
+                if path.name not in names:
+                    with np.load(path) as shard:
+                        index.update(zip(shard["keys"].tolist(), shard["vectors"]))
+                    names.add(path.name)
+        return index
+
+    def get_many(self, keys):
+        """Vectors of the keys found in the cache, by key."""
+        index = self._index()
+        return {k: index[k] for k in keys if k in index}
+
+    def put_many(self, keys, vectors):
+        """Store ``vectors`` (one row per key) as a new shard."""
+        if not len(keys):
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, keys=np.asarray(keys, dtype="U"), vectors=np.asarray(vectors))
+            final = self.directory / f"{fingerprint(keys)}.npz"
+            os.replace(tmp, final)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
+        index.update(zip(list(keys), np.asarray(vectors)))
+        names.add(final.name)
+
+
+def cache_location(cache):
+    """The directory behind a ``cache`` parameter (None, a path or a joblib.Memory)."""
+    if cache is None:
+        return None
+    if isinstance(cache, (str, os.PathLike)):
+        return cache
+    return getattr(cache, "location", None)

@@ -36,7 +36,8 @@ class Registry:
             )
         if name in self._entries and not overwrite and self._entries[name] is not factory:
             raise ValueError(
-                f"a {self.kind} named {name!r} is already registered; pass "
+                f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} named "
+                f"{name!r} is already registered; pass "
                 "overwrite=True to replace it."
             )
         self._entries[name] = factory

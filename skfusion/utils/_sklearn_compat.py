@@ -6,7 +6,7 @@ means a new release needs one file changed, not a hunt through the package.
 
 from sklearn.base import _fit_context
 from sklearn.utils._indexing import _get_column_indices, _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
@@ -15,6 +15,7 @@ from sklearn.utils.validation import _check_feature_names_in, _check_method_para
 __all__ = [
     "HasMethods",
     "Interval",
+    "RealNotInt",
     "StrOptions",
     "_BaseComposition",
     "_check_feature_names_in",

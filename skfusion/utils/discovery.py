@@ -10,8 +10,7 @@ def all_estimators(type_filter=None):
 
     Walks the package like :func:`sklearn.utils.discovery.all_estimators`,
     skipping private modules and classes, so a new estimator is picked up by
-    the common tests without being listed anywhere. Modules whose optional
-    framework is not installed are skipped.
+    the common tests without being listed anywhere.
 
     Parameters
     ----------
@@ -44,10 +43,9 @@ def all_estimators(type_filter=None):
             continue
         if parts[-1] == "demo":
             continue
-        try:
-            module = importlib.import_module(info.name)
-        except ImportError:
-            continue
+        # optional frameworks are imported inside methods, so importing a
+        # module never needs them: any import error here is a real bug
+        module = importlib.import_module(info.name)
         for name, cls in inspect.getmembers(module, inspect.isclass):
             if (
                 issubclass(cls, BaseEstimator)

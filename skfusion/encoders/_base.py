@@ -1,0 +1,263 @@
+"""What every modality encoder shares: one input column, a lazily loaded
+frozen model, an embedding cache keyed per input, batching with a progress
+bar, and feature names prefixed by the modality."""
+
+import hashlib
+import importlib
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._cache import EmbeddingCache, cache_location, fingerprint
+from .._registry import Registry
+
+_ENCODERS = Registry("encoder", "skfusion.encoders")
+
+#: extra that installs each optional framework
+EXTRAS = {
+    "torch": "text",
+    "transformers": "text",
+    "keras": "keras",
+    "tensorflow": "keras",
+    "PIL": "keras",
+    "tqdm": "text",
+}
+
+
+def import_optional(module, *, owner):
+    """Import an optional framework, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = EXTRAS.get(top, "all")
+        raise ImportError(
+            f"{owner} needs {top!r}, which is not installed; install it with "
+            f'pip install "skfusion[{extra}]"'
+        ) from exc
+
+
+def register_encoder(name, factory, *, overwrite=False):
+    """Register an encoder factory under ``name`` for :func:`make_encoder`.
+
+    Parameters
+    ----------
+    name : str
+        The name users pass to :func:`make_encoder`.
+
+    factory : callable
+        Called with the keyword arguments given to :func:`make_encoder`;
+        returns a scikit-learn transformer (usually the encoder class itself).
+
+    overwrite : bool, default=False
+        Replace an existing entry of the same name.
+
+    Returns
+    -------
+    factory : callable
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skfusion.encoders import make_encoder, register_encoder
+    >>> _ = register_encoder("doc-scaler", StandardScaler)
+    >>> make_encoder("doc-scaler", with_mean=False)
+    StandardScaler(with_mean=False)
+    """
+    return _ENCODERS.register(name, factory, overwrite=overwrite)
+
+
+def make_encoder(name, **params):
+    """Build the encoder registered as ``name`` (built-in or plugin).
+
+    Third-party packages register theirs through the ``skfusion.encoders``
+    entry-point group.
+
+    Parameters
+    ----------
+    name : str
+        ``"text"``, ``"image"``, ``"tabular"`` or any registered name.
+
+    **params : dict
+        Passed to the encoder's constructor.
+
+    Returns
+    -------
+    encoder : transformer
+    """
+    return _ENCODERS.get(name)(**params)
+
+
+def available_encoders():
+    """Names of every registered encoder, plugins included."""
+    return _ENCODERS.names()
+
+
+class _BaseEncoder(TransformerMixin, BaseEstimator):
+    """One column in, a float32 embedding per row out.
+
+    Subclasses set ``_modality`` (the feature-name prefix) and implement
+    ``_load()`` (build the frozen model, return its output width),
+    ``_check_item(item, row)`` (validate one input, raise naming the row),
+    ``_item_digest(item)`` (bytes identifying one input), ``_model_identity()``
+    (what identifies the weights) and ``_encode(items)`` (the model on a list
+    of inputs, batched, returning ``(n, dim)`` float32).
+    """
+
+    _modality = "feature"
+
+    def fit(self, X, y=None):
+        """Load the model (nothing is learned from X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            One column of inputs; checked, not learned from.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._items(X, reset=True)
+        self.n_features_out_ = self._ensure_loaded()
+        return self
+
+    def transform(self, X):
+        """Encode each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            One column of inputs.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, n_features_out_), float32
+        """
+        check_is_fitted(self, "n_features_out_")
+        items = self._items(X, reset=False)
+        self._ensure_loaded()
+        location = cache_location(self.cache)
+        if location is None:
+            return self._encode_batched(items)
+        return self._encode_cached(items, EmbeddingCache(location, self._cache_namespace()))
+
+    def _encode_cached(self, items, cache):
+        keys = [hashlib.blake2b(self._item_digest(item), digest_size=20).hexdigest() for item in items]
+        found = cache.get_many(keys)
+        todo = {}
+        for key, item in zip(keys, items):
+            if key not in found and key not in todo:
+                todo[key] = item
+        if todo:
+            vectors = self._encode_batched(list(todo.values()))
+            cache.put_many(list(todo), vectors)
+            found.update(zip(todo, vectors))
+        if not items:
+            return np.empty((0, self.n_features_out_), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _encode_batched(self, items):
+        if not items:
+            return np.empty((0, self.n_features_out_), dtype=np.float32)
+        return np.asarray(self._encode(items), dtype=np.float32)
+
+    def _batches(self, order, desc):
+        """Index batches of ``order``, with a tqdm bar when ``progress``."""
+        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if self.progress and batches:
+            tqdm = import_optional("tqdm.auto", owner=type(self).__name__).tqdm
+            return tqdm(batches, desc=desc, unit="batch")
+        return batches
+
+    def _ensure_loaded(self):
+        if getattr(self, "_loaded_model", None) is None:
+            self._loaded_model = self._load()
+        return self._loaded_model["dim"]
+
+    def _cache_namespace(self):
+        params = {k: v for k, v in self.get_params().items() if k in self._output_params}
+        return fingerprint(type(self).__name__, self._model_identity(), params)
+
+    def _items(self, X, *, reset):
+        """X as a list of inputs, each checked; one column only."""
+        items = _one_column(X, type(self).__name__)
+        if reset:
+            self.n_features_in_ = 1
+            names = getattr(X, "columns", None)
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        for row, item in enumerate(items):
+            self._check_item(item, row)
+        return items
+
+    def get_feature_names_out(self, input_features=None):
+        """``<modality>0 … <modality>{n-1}``, e.g. ``text0 … text383``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored; the names come from the modality and the output width.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "n_features_out_")
+        return np.asarray(
+            [f"{self._modality}{i}" for i in range(self.n_features_out_)], dtype=object
+        )
+
+    def __getstate__(self):
+        # a pickle holds the parameters, never the model: it reloads lazily
+        state = super().__getstate__()
+        state.pop("_loaded_model", None)
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # one column of texts or images, not a numeric matrix: like
+        # CountVectorizer, only the API checks of scikit-learn apply
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = self._modality == "text"
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def _one_column(X, owner):
+    """The cells of a single-column input as a list."""
+    if hasattr(X, "iloc"):
+        if getattr(X, "ndim", 1) == 2:
+            if X.shape[1] != 1:
+                raise ValueError(
+                    f"{owner} encodes one column, got {X.shape[1]} columns "
+                    f"{list(X.columns)}; give it a single column name (a string) "
+                    "in the ColumnTransformer or fusion triple."
+                )
+            X = X.iloc[:, 0]
+        return X.tolist()
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2:
+            if X.shape[1] != 1:
+                raise ValueError(
+                    f"{owner} encodes one column, got an array of shape {X.shape}; "
+                    "pass shape (n_samples,) or (n_samples, 1)."
+                )
+            X = X[:, 0]
+        elif X.ndim not in (1, 4):
+            raise ValueError(f"{owner} expects one column of inputs, got shape {X.shape}.")
+        return list(X)
+    if isinstance(X, (list, tuple)):
+        return list(X)
+    raise TypeError(
+        f"{owner} expects a pandas Series/DataFrame column, a numpy array or a "
+        f"list, got {type(X).__name__}."
+    )

@@ -1,0 +1,454 @@
+"""Image embeddings from a Keras 3 backbone, a user's Keras model or any
+callable on pixel batches."""
+
+import contextlib
+import difflib
+import io
+import os
+import random
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+from .._cache import cache_location, file_digest, fingerprint
+from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
+from ._base import _BaseEncoder, import_optional, register_encoder
+
+# name -> (keras.applications submodule holding its preprocess_input, constructor)
+_BACKBONES = {
+    "convnext_tiny": ("convnext", "ConvNeXtTiny"),
+    "efficientnet_b0": ("efficientnet", "EfficientNetB0"),
+    "efficientnet_b3": ("efficientnet", "EfficientNetB3"),
+    "efficientnet_v2_s": ("efficientnet_v2", "EfficientNetV2S"),
+    "mobilenet_v2": ("mobilenet_v2", "MobileNetV2"),
+    "mobilenet_v3_large": ("mobilenet_v3", "MobileNetV3Large"),
+    "mobilenet_v3_small": ("mobilenet_v3", "MobileNetV3Small"),
+    "resnet50": ("resnet50", "ResNet50"),
+    "resnet101": ("resnet", "ResNet101"),
+}
+
+# what Pillow's decoders raise on a corrupt or truncated file
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
+
+
+class ImageEncoder(_BaseEncoder):
+    """Embed images with a frozen Keras 3 backbone.
+
+    A scikit-learn transformer: one image column in, one ``float32`` embedding
+    per row out, so it drops into a :class:`~sklearn.compose.ColumnTransformer`,
+    a :class:`~sklearn.pipeline.Pipeline` or a fusion triple. ``fit`` learns
+    nothing: it builds or loads the model (lazily, never in ``__init__``).
+
+    Each image is decoded with Pillow, converted to RGB, resized to
+    ``image_size`` (bilinear) and, for a named backbone, passed through that
+    backbone's own ``preprocess_input``; batches of ``batch_size`` images go
+    through the model in inference mode and spatial outputs are pooled.
+
+    Parameters
+    ----------
+    model : str, keras.Model or callable, default="resnet50"
+        A backbone from ``keras.applications``: ``"resnet50"``,
+        ``"resnet101"``, ``"mobilenet_v2"``, ``"mobilenet_v3_small"``,
+        ``"mobilenet_v3_large"``, ``"efficientnet_b0"``, ``"efficientnet_b3"``,
+        ``"efficientnet_v2_s"`` or ``"convnext_tiny"``, built without its
+        classification head. Or a user's ``keras.Model``, or any callable
+        mapping a float32 batch ``(n, height, width, 3)`` to ``(n, dim)`` or
+        ``(n, h, w, dim)``; these receive RGB pixels in ``[0, 255]``, unchanged,
+        so their preprocessing must live inside them (e.g. a ``Rescaling``
+        layer).
+
+    weights : None, "imagenet" or path-like, default=None
+        For a named backbone only. None: a random initialisation drawn from a
+        fixed seed, the same in every fit, clone and unpickled copy (for tests
+        and timings; its features mean nothing). ``"imagenet"``: the
+        pretrained weights, which Keras downloads once into
+        ``~/.keras/models`` (``$KERAS_HOME``), so the first fit needs the
+        network or a copy of the file there. A ``.weights.h5`` file (from
+        ``save_weights``) is loaded into the backbone. A ``.keras`` file (from
+        ``model.save``) is a whole model that replaces the backbone: the
+        name in ``model`` is then not used and, like a ``keras.Model`` passed
+        as ``model``, it gets no preprocessing.
+
+    image_size : tuple of (int, int), default=(224, 224)
+        ``(height, width)`` every image is resized to.
+
+    pooling : {"avg", "max"}, default="avg"
+        How the spatial feature map becomes one vector: global average or
+        global maximum.
+
+    batch_size : int, default=32
+        Images per forward pass.
+
+    cache : str, joblib.Memory or None, default=None
+        Directory for embeddings, keyed on the model (backbone name and
+        weights, a hash of a weights file, of a Keras model's weights, or a
+        callable's qualified name), the parameters that change the output and
+        a hash of each image's content, so a cross-validation or grid search
+        encodes each distinct image once, across processes and runs.
+
+    progress : bool, default=False
+        Show a tqdm progress bar while encoding.
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        Embedding width (the backbone's channel count).
+
+    n_features_in_ : int
+        Always 1: one image column.
+
+    feature_names_in_ : ndarray of shape (1,)
+        The column's name when fitted on a DataFrame.
+
+    See Also
+    --------
+    TextEncoder : Text embeddings from a Hugging Face transformer.
+    TabularEncoder : Scaling, imputation and one-hot for table columns.
+
+    Notes
+    -----
+    A row may be a path to an image file (str or :class:`pathlib.Path`), the
+    encoded bytes of one (PNG, JPEG, ...), a :class:`PIL.Image.Image` or an
+    ``HxW`` / ``HxWxC`` numpy array with C in 1, 3 or 4 (grayscale and RGBA
+    become RGB; alpha is dropped). A uint8 array is resized exactly as the
+    same picture decoded from a file, so a path, its bytes and its pixel
+    array give identical features; other numeric arrays are taken as pixel
+    values in ``[0, 255]`` and resized in float32. A missing or unreadable
+    image raises an error naming its row.
+
+    A callable's cache key is its qualified name: with ``cache=``, give it a
+    new name when its computation changes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfusion.encoders import ImageEncoder
+    >>> images = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    >>> encoder = ImageEncoder("mobilenet_v2", image_size=(64, 64))
+    >>> encoder.fit_transform(images).shape  # doctest: +SKIP
+    (2, 1280)
+    >>> ImageEncoder(weights="imagenet").fit_transform(["cat.jpg"]).shape  # doctest: +SKIP
+    (1, 2048)
+    """
+
+    _modality = "image"
+    # parameters that change the embeddings (not batch_size, cache, progress)
+    _output_params = ("image_size", "pooling", "weights")
+
+    _parameter_constraints: dict = {
+        "model": [str, callable],
+        "weights": [str, os.PathLike, None],
+        "image_size": [tuple, list],
+        "pooling": [StrOptions({"avg", "max"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "cache": [str, os.PathLike, None, HasMethods(["cache"])],
+        "progress": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        model="resnet50",
+        *,
+        weights=None,
+        image_size=(224, 224),
+        pooling="avg",
+        batch_size=32,
+        cache=None,
+        progress=False,
+    ):
+        self.model = model
+        self.weights = weights
+        self.image_size = image_size
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.cache = cache
+        self.progress = progress
+
+    def fit(self, X, y=None):
+        """Build or load the model (nothing is learned from X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            Images (paths, bytes, PIL images or arrays); checked, not learned
+            from.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._check_model_params()
+        return super().fit(X, y)
+
+    def _check_model_params(self):
+        size = self.image_size
+        if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
+            raise ValueError(
+                f"ImageEncoder: image_size must be (height, width), two positive "
+                f"integers, got {size!r}."
+            )
+        if isinstance(self.model, str):
+            if self.model not in _BACKBONES:
+                close = difflib.get_close_matches(self.model, _BACKBONES, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ValueError(
+                    f"ImageEncoder: model {self.model!r} is not a known backbone; {hint}"
+                    f"choose one of {sorted(_BACKBONES)} or pass a keras.Model or a callable."
+                )
+        elif self.weights is not None:
+            raise ValueError(
+                f"ImageEncoder: weights={self.weights!r} applies to a backbone name, but "
+                f"model is a {type(self.model).__name__}, which brings its own weights; "
+                "pass weights=None, or save the model and pass the .keras file as weights."
+            )
+
+    def _check_item(self, item, row):
+        where = f"row {row} of X"
+        if isinstance(item, (str, os.PathLike, bytes, bytearray)):
+            # opening reads only the header: cheap, and it names the row of a
+            # missing file or of bytes that are no image at all
+            Image = _pil()
+            try:
+                with Image.open(_source(item)):
+                    return
+            except _DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
+                raise _unreadable(where, f"cannot be read as an image ({exc})") from exc
+        if isinstance(item, np.ndarray):
+            channels = item.shape[2] if item.ndim == 3 else 1
+            if item.ndim in (2, 3) and channels in (1, 3, 4) and item.size and item.dtype.kind in "uif":
+                return
+            raise _unreadable(
+                where, f"is an array of shape {item.shape} and dtype {item.dtype}, not a "
+                "numeric HxW or HxWxC image with C in 1, 3 or 4"
+            )
+        if isinstance(item, _pil().Image):
+            return
+        missing = item is None or item is pd.NA or (isinstance(item, float) and np.isnan(item))
+        raise _unreadable(where, "is missing (None/NaN)" if missing else
+                          f"is a {type(item).__name__}, not an image")
+
+    def _item_digest(self, item):
+        # content, not location: a path and its file's bytes share a key, as
+        # they share features
+        if isinstance(item, (str, os.PathLike)):
+            with open(item, "rb") as f:
+                return f.read()
+        if isinstance(item, (bytes, bytearray)):
+            return bytes(item)
+        if isinstance(item, np.ndarray):
+            meta = repr(("array", item.dtype.str, item.shape)).encode()
+            return meta + np.ascontiguousarray(item).tobytes()
+        palette = bytes(item.getpalette() or []) if item.mode in ("P", "PA") else b""
+        return repr(("pil", item.mode, item.size)).encode() + palette + item.tobytes()
+
+    def _model_identity(self):
+        if isinstance(self.model, str):
+            if self.weights is None or self.weights == "imagenet":
+                return ("backbone", self.model, self.weights)
+            digest = file_digest(self.weights)
+            if _is_saved_model(self.weights):
+                return ("saved model", digest)
+            return ("backbone", self.model, "weights file", digest)
+        keras = import_optional("keras", owner="ImageEncoder")
+        if isinstance(self.model, keras.Layer):
+            weights = [w.numpy() for w in self.model.weights]
+            return ("keras", _architecture(self.model), fingerprint(*weights))
+        name = getattr(self.model, "__qualname__", type(self.model).__qualname__)
+        return ("callable", getattr(self.model, "__module__", None), name)
+
+    def _load(self):
+        keras = import_optional("keras", owner="ImageEncoder")
+        if callable(self.model):
+            return self._probed(keras, self.model)
+        path = self._weights_path()
+        if path is not None and _is_saved_model(path):
+            with _reading_weights(path):
+                model = keras.saving.load_model(path, compile=False)
+            return self._probed(keras, model)
+        module, constructor = _BACKBONES[self.model]
+        build = getattr(keras.applications, constructor)
+        try:
+            with _seeded_initialisers():
+                model = build(include_top=False, pooling=self.pooling,
+                              weights="imagenet" if self.weights == "imagenet" else None,
+                              input_shape=(*self.image_size, 3))
+        except Exception as exc:  # keras reports a failed download as a bare Exception
+            if self.weights != "imagenet":
+                raise
+            raise OSError(
+                f"ImageEncoder: cannot get the imagenet weights of {self.model!r} ({exc}); "
+                "Keras downloads them once into ~/.keras/models ($KERAS_HOME): fit once "
+                "with network access, or copy the file there."
+            ) from exc
+        if path is not None:
+            with _reading_weights(path):
+                model.load_weights(path)
+        preprocess = getattr(keras.applications, module).preprocess_input
+        return {"model": model, "preprocess": preprocess, "dim": int(model.output_shape[-1])}
+
+    def _weights_path(self):
+        """The weights file, checked readable, or None for None/"imagenet"."""
+        if self.weights is None or self.weights == "imagenet":
+            return None
+        path = os.fspath(self.weights)
+        if not os.path.isfile(path) or not (path.endswith(".weights.h5") or _is_saved_model(path)):
+            raise OSError(
+                f"ImageEncoder: weights {path!r} is not a readable .keras or .weights.h5 "
+                "file; expected None, 'imagenet', a model saved with model.save(...keras) "
+                "or weights saved with save_weights(...weights.h5)."
+            )
+        return path
+
+    def _probed(self, keras, model):
+        """A user's model and its output width, found by encoding one blank image."""
+        blank = np.zeros((1, *self.image_size, 3), dtype=np.float32)
+        out = _forward(keras, model, blank)
+        if out.ndim < 2 or out.shape[0] != 1:
+            raise ValueError(
+                f"ImageEncoder: model returned shape {out.shape} for a batch of shape "
+                f"{blank.shape}; expected (n, dim) or (n, h, w, dim)."
+            )
+        return {"model": model, "preprocess": _unchanged, "dim": int(_pool(out, self.pooling).shape[1])}
+
+    def _encode(self, images):
+        keras = import_optional("keras", owner="ImageEncoder")
+        loaded = self._loaded_model
+        size = tuple(self.image_size)
+        # without a cache, images are X's rows in order; with one, only the
+        # distinct uncached ones, whose positions are no row numbers
+        rows_known = cache_location(self.cache) is None
+        out = np.empty((len(images), loaded["dim"]), dtype=np.float32)
+        for batch in self._batches(np.arange(len(images)), desc="ImageEncoder"):
+            pixels = np.empty((len(batch), *size, 3), dtype=np.float32)
+            for j, i in enumerate(batch):
+                try:
+                    pixels[j] = _pixels(images[i], size)
+                except _DECODE_ERRORS as exc:
+                    where = f"row {i} of X" if rows_known else "an image of X"
+                    if isinstance(images[i], (str, os.PathLike)):
+                        where += f" ({os.fspath(images[i])!r})"
+                    raise _unreadable(where, f"cannot be read as an image ({exc})") from exc
+            features = _forward(keras, loaded["model"], loaded["preprocess"](pixels))
+            out[batch] = _pool(features, self.pooling)
+        return out
+
+
+def _pil():
+    return import_optional("PIL.Image", owner="ImageEncoder")
+
+
+def _source(item):
+    """What ``PIL.Image.open`` reads: a path, or a file object over bytes."""
+    return io.BytesIO(item) if isinstance(item, (bytes, bytearray)) else item
+
+
+def _pixels(item, size):
+    """One image as RGB pixels of ``size`` (height, width), before preprocessing."""
+    Image = _pil()
+    height, width = size
+    if isinstance(item, np.ndarray):
+        rgb = _rgb_array(item)
+        if rgb.shape[:2] == size:
+            return rgb
+        if rgb.dtype == np.uint8:
+            return np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))
+        # Pillow resizes floats one channel at a time (mode "F")
+        return np.stack([
+            np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., c], dtype=np.float32))
+                       .resize((width, height), Image.Resampling.BILINEAR))
+            for c in range(3)
+        ], axis=-1)
+    if isinstance(item, Image.Image):
+        rgb = item.convert("RGB")
+    else:
+        with Image.open(_source(item)) as image:
+            rgb = image.convert("RGB")
+    if rgb.size != (width, height):
+        rgb = rgb.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(rgb)
+
+
+def _rgb_array(array):
+    """Grayscale repeated into three channels, alpha dropped, as Pillow's
+    ``convert("RGB")`` does, so an array matches its decoded file."""
+    if array.ndim == 3 and array.shape[2] == 4:
+        return array[..., :3]
+    if array.ndim == 3 and array.shape[2] == 3:
+        return array
+    gray = array.reshape(array.shape[:2])
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def _forward(keras, model, pixels):
+    """The model on one batch, in inference mode, as a numpy array."""
+    if isinstance(model, keras.Layer):
+        # a direct call, not predict(): no per-call graph tracing or
+        # dataset setup, which dominate for a single batch
+        return keras.ops.convert_to_numpy(model(pixels, training=False))
+    return keras.ops.convert_to_numpy(model(pixels))
+
+
+def _pool(features, pooling):
+    """``(n, ..., dim)`` features reduced over every spatial axis."""
+    if features.ndim == 2:
+        return features
+    axes = tuple(range(1, features.ndim - 1))
+    return features.mean(axis=axes) if pooling == "avg" else features.max(axis=axes)
+
+
+def _unchanged(pixels):
+    return pixels
+
+
+def _unreadable(where, problem):
+    return ValueError(
+        f"ImageEncoder: {where} {problem}; every row must be a path to an image file, "
+        "encoded image bytes, a PIL image or an HxWxC array. Fix or drop that row first, "
+        "or fuse with LateFusionClassifier(missing='renormalize')."
+    )
+
+
+def _is_saved_model(path):
+    return os.fspath(path).endswith(".keras")
+
+
+@contextlib.contextmanager
+def _reading_weights(path):
+    """A failure to load ``path`` reported as an unreadable weights file."""
+    try:
+        yield
+    except (OSError, ValueError, TypeError) as exc:
+        raise OSError(
+            f"ImageEncoder: cannot load weights {os.fspath(path)!r} ({exc}); expected a "
+            "model saved with model.save(...keras) or weights of the same backbone at the "
+            "same image_size saved with save_weights(...weights.h5)."
+        ) from exc
+
+
+@contextlib.contextmanager
+def _seeded_initialisers():
+    """Keras draws the seed of every unseeded initialiser from Python's
+    ``random``: seed it for the build only, so that ``weights=None`` is one
+    fixed model and the caller's random state is left as it was."""
+    state = random.getstate()
+    random.seed(0)
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
+def _architecture(model):
+    """A Keras model's configuration, or its class for one that has none."""
+    try:
+        return model.to_json()
+    except (NotImplementedError, TypeError):
+        return type(model).__qualname__
+
+
+register_encoder("image", ImageEncoder)
