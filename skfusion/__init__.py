@@ -16,9 +16,14 @@ _LAZY = {
     "register_combiner": "skfusion.fusion",
     "get_combiner": "skfusion.fusion",
     "available_combiners": "skfusion.fusion",
+    "TextEncoder": "skfusion.encoders",
+    "ImageEncoder": "skfusion.encoders",
+    "TabularEncoder": "skfusion.encoders",
+    "make_encoder": "skfusion.encoders",
+    "register_encoder": "skfusion.encoders",
 }
 
-_SUBMODULES = ["datasets", "fusion", "utils"]
+_SUBMODULES = ["datasets", "encoders", "fusion", "utils"]
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
