@@ -30,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 
 from skfusion.datasets import load_clothing_reviews
 from skfusion.encoders import TextEncoder
+from skfusion.encoders._base import available_cores
 
 
 def best_time(func, repeats):
@@ -112,7 +113,7 @@ def main():
     parser.add_argument("--cache-texts", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--gpu-batch-size", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--threads", type=int, default=available_cores())
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-cache", action="store_true")
     args = parser.parse_args()

@@ -49,9 +49,13 @@ def _part(obj):
 
     if isinstance(obj, (pd.DataFrame, pd.Series)) and _plain_values(obj):
         columns = [v for _, v in obj.items()] if isinstance(obj, pd.DataFrame) else [obj]
+        # repr of a dtype carries a categorical's categories and order;
+        # infer_dtype tells object ints from the strings that print the same
         names = repr((type(obj).__name__, getattr(obj, "name", None),
                       list(getattr(obj, "columns", [])), obj.shape,
-                      [str(c.dtype) for c in columns])).encode()
+                      [repr(c.dtype) for c in columns],
+                      [pd.api.types.infer_dtype(c, skipna=True) for c in columns
+                       if c.dtype == object])).encode()
         return names + b"".join(_column_bytes(c) for c in columns)
     if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufcmM":
         meta = repr((obj.dtype.str, obj.shape)).encode()
@@ -77,7 +81,9 @@ def _column_bytes(column):
     values = column.to_numpy()
     if values.dtype.kind in "biufcmM":
         return np.ascontiguousarray(values).tobytes()
-    return pd.util.hash_array(values, categorize=False).tobytes()
+    # values are hashed through str(): the null mask tells NaN from "nan"
+    return (pd.util.hash_array(values, categorize=False).tobytes()
+            + np.packbits(pd.isna(values)).tobytes())
 
 
 def _plain_values(frame_or_series):

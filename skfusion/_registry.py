@@ -6,6 +6,7 @@ found, so a plugin installed (or put on ``sys.path``) after ``import
 skfusion`` is still found.
 """
 
+import warnings
 from importlib.metadata import entry_points
 
 
@@ -45,8 +46,18 @@ class Registry:
 
     def _load_entry_points(self):
         for ep in entry_points(group=self.group):
-            if ep.name not in self._entries:
+            if ep.name in self._entries:
+                continue
+            try:
                 self._entries[ep.name] = ep.load()
+            except Exception as exc:
+                # one broken plugin must not hide the others
+                warnings.warn(
+                    f"skipping {self.kind} plugin {ep.name!r} ({ep.value}): it fails "
+                    f"to load: {exc!r}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def get(self, name):
         """Return the factory registered as ``name``."""

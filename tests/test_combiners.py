@@ -55,3 +55,10 @@ def test_builtin_combiners_keep_rows_on_the_simplex():
         assert fused.shape == (10, 4)
         assert (fused >= 0).all()
     assert_allclose(get_combiner("mean")(probas, weights).sum(axis=1), 1)
+
+
+def test_a_broken_plugin_does_not_hide_the_others(install_plugin):
+    install_plugin("skfusion.combiners", "broken", "fusion_broken_plugin", "missing_attr", "x = 1\n")
+    with pytest.warns(RuntimeWarning, match="skipping combiner plugin 'broken'"):
+        names = available_combiners()
+    assert "geometric" in names and "broken" not in names

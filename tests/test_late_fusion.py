@@ -358,3 +358,57 @@ def test_user_scikeras_model_as_a_member():
     proba = fusion.predict_proba(X)
     assert proba.shape == (100, 2)
     assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_learned_weights_survive_a_fold_where_a_member_sees_no_row():
+    from sklearn.model_selection import KFold
+
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    X = X.copy()
+    X[30:, :2] = np.nan  # the last fold has no value for member "a"
+    estimators = [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+    fusion = LateFusionClassifier(estimators, weights="auto", missing="renormalize", cv=KFold(4)).fit(X, y)
+    assert fusion.weights_.sum() == pytest.approx(1)
+    reg = LateFusionRegressor([("a", LinearRegression(), [0, 1]), ("b", LinearRegression(), [2, 3])],
+                              weights="auto", missing="renormalize", cv=KFold(4)).fit(X, y.astype(float))
+    assert np.isfinite(reg.predict(X)).all()
+
+
+def test_memory_follows_the_model_files_behind_an_encoder(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    from skfusion.encoders import TextEncoder
+
+    path = tmp_path / "bert"
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "dress"]
+    path.mkdir()
+    (path / "vocab.txt").write_text("\n".join(words) + "\n")
+    transformers.BertTokenizer(vocab_file=str(path / "vocab.txt")).save_pretrained(path)
+
+    def save_model(seed):
+        torch.manual_seed(seed)
+        config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=1,
+                                         num_attention_heads=2, intermediate_size=16)
+        transformers.BertModel(config).save_pretrained(path)
+
+    X = pd.DataFrame({"t": ["good dress", "bad dress", "good", "bad"] * 5, "n": np.arange(20.0)})
+    y = np.array([1, 0, 1, 0] * 5)
+
+    def fusion(memory):
+        return LateFusionClassifier(
+            [("text", make_pipeline_text(TextEncoder(path)), "t"), ("n", LogisticRegression(), ["n"])],
+            memory=memory,
+        )
+
+    save_model(0)
+    fusion(str(tmp_path / "cache")).fit(X, y)
+    save_model(1)
+    cached = fusion(str(tmp_path / "cache")).fit(X, y)
+    fresh = fusion(None).fit(X, y)
+    assert_allclose(cached.predict_proba(X), fresh.predict_proba(X))
+
+
+def make_pipeline_text(encoder):
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(encoder, LogisticRegression())

@@ -158,3 +158,35 @@ def test_regressor_errors():
         LateFusionRegressor([("a", LinearRegression()), ("b", LinearRegression())], weights=[1]).fit(X, y)
     with pytest.raises(NotFittedError, match="This LateFusionRegressor instance is not fitted yet"):
         LateFusionRegressor([("a", LinearRegression())]).predict(X)
+
+
+def test_a_failed_refit_leaves_the_estimator_unfitted():
+    labels2 = np.where(y == 1, "owl", "dog")
+    fusion = LateFusionClassifier([("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]).fit(X, labels2)
+    labels3 = np.array(["cat", "dog", "owl"])[np.arange(len(y)) % 3]
+    with pytest.raises(ValueError, match="weights has 3 entries"):
+        fusion.set_params(weights=[1, 2, 3]).fit(X, labels3)
+    with pytest.raises(NotFittedError, match="This LateFusionClassifier instance is not fitted yet"):
+        fusion.predict(X)
+
+
+def test_a_prefit_member_with_classes_y_lacks():
+    from sklearn.frozen import FrozenEstimator
+
+    labels = np.array(["a", "b", "c"])[np.arange(len(y)) % 3]
+    prefit = LogisticRegression().fit(X[:, :3], labels)
+    keep = labels != "b"
+    fusion = LateFusionClassifier([("old", FrozenEstimator(prefit), [0, 1, 2]), ("new", LogisticRegression(), [3, 4])])
+    with pytest.raises(ValueError, match=r"LateFusionClassifier: prefit member 'old' predicts classes \['b'\] that y does not have \(y has \['a', 'c'\]\)"):
+        fusion.fit(X[keep], labels[keep])
+
+
+def test_a_member_fit_error_names_the_member():
+    class Broken(LogisticRegression):
+        def fit(self, X, y):
+            raise RuntimeError("boom")
+
+    fusion = LateFusionClassifier([("good", LogisticRegression()), ("bad", Broken())])
+    with pytest.raises(RuntimeError, match="boom") as info:
+        fusion.fit(X, y)
+    assert "(while fitting member 'bad' of LateFusionClassifier)" in info.value.__notes__

@@ -55,3 +55,25 @@ def test_registry_has_the_builtin_encoders():
     assert make_encoder("tabular", max_categories=5).max_categories == 5
     with pytest.raises(ValueError, match=r"unknown encoder 'nope'; available: \[.*'tabular'.*\]"):
         make_encoder("nope")
+
+
+def test_awkward_but_common_columns():
+    X = pd.DataFrame({
+        "flag": pd.Series([True, None, False, True], dtype=object),
+        "size": pd.Categorical([1, 2, None, 1]),
+        "mixed": pd.Series([1, "M", None, 1], dtype=object),
+        "n": [1.0, 2.0, 3.0, 4.0],
+    })
+    encoder = TabularEncoder().fit(X)
+    out = encoder.transform(X)
+    assert out.shape == (4, 1 + 3 + 3 + 3)
+    assert not np.isnan(out).any()
+    names = encoder.get_feature_names_out().tolist()
+    assert "tabular_flag_True" in names and "tabular_size_1.0" in names and "tabular_mixed_M" in names
+
+
+def test_integer_column_labels_are_names_not_positions():
+    X = pd.DataFrame({1: ["a", "b", "a"], 0: [1.0, 2.0, 3.0]})
+    encoder = TabularEncoder(scale=None).fit(X)
+    assert encoder.numeric_columns_ == [0] and encoder.categorical_columns_ == [1]
+    assert_allclose(encoder.transform(X), [[1, 1, 0], [2, 0, 1], [3, 1, 0]])

@@ -4,6 +4,7 @@ bar, and feature names prefixed by the modality."""
 
 import hashlib
 import importlib
+import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -216,7 +217,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         # a pickle holds the parameters, never the model: it reloads lazily
-        state = super().__getstate__()
+        state = dict(super().__getstate__())
         state.pop("_loaded_model", None)
         return state
 
@@ -230,6 +231,14 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def available_cores():
+    """Cores this process may run on (all of them where the OS cannot say)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _one_column(X, owner):

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
@@ -104,16 +104,19 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         if self.scale == "standard":
             numeric_steps.append(StandardScaler())
         categorical_steps = [
+            FunctionTransformer(_as_strings, feature_names_out="one-to-one"),
             SimpleImputer(strategy="constant", fill_value="missing"),
             OneHotEncoder(handle_unknown="infrequent_if_exist", sparse_output=False,
                           max_categories=self.max_categories,
                           min_frequency=self.min_frequency),
         ]
+        frame = _as_frame(X)
+        # boolean masks, not labels: integer column labels would be read as positions
         self.transformer_ = ColumnTransformer(
-            [("num", make_pipeline(*numeric_steps), numeric),
-             ("cat", make_pipeline(*categorical_steps), categorical)],
+            [("num", make_pipeline(*numeric_steps), frame.columns.isin(numeric)),
+             ("cat", make_pipeline(*categorical_steps), frame.columns.isin(categorical))],
             verbose_feature_names_out=False,
-        ).fit(_as_frame(X))
+        ).fit(frame)
         return self
 
     def transform(self, X):
@@ -170,6 +173,15 @@ def _split_columns(X):
     if X.dtype.kind in "biuf":
         return [f"x{i}" for i in range(X.shape[1])], []
     return [], [f"x{i}" for i in range(X.shape[1])]
+
+
+def _as_strings(X):
+    """Categories as strings, missing values kept missing, so booleans,
+    numbers, mixed types and numeric categoricals one-hot encode alike."""
+    import pandas as pd
+
+    frame = pd.DataFrame(X)
+    return frame.astype(str).astype(object).mask(frame.isna(), np.nan)
 
 
 def _as_frame(X):

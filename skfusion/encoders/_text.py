@@ -9,11 +9,8 @@ import pandas as pd
 
 from .._cache import file_digest
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
-from ._base import _BaseEncoder, import_optional, register_encoder
+from ._base import _BaseEncoder, available_cores, import_optional, register_encoder
 
-# files whose bytes define a local model's output
-_MODEL_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
-                "special_tokens_map.json", "model.safetensors", "pytorch_model.bin")
 
 
 class TextEncoder(_BaseEncoder):
@@ -223,7 +220,7 @@ class TextEncoder(_BaseEncoder):
         # longest first: the first batch shows at once whether memory suffices
         order = np.argsort([-len(ids) for ids in encoded], kind="stable")
         out = np.empty((len(texts), loaded["dim"]), dtype=np.float32)
-        n_threads = self.n_threads or len(os.sched_getaffinity(0))
+        n_threads = self.n_threads or available_cores()
         previous = torch.get_num_threads()
         torch.set_num_threads(n_threads)
         try:
@@ -255,8 +252,10 @@ _DIGESTS = {}
 
 
 def _files_digest(path):
-    """Hash of a local model's defining files, memoised by (size, mtime)."""
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name in _MODEL_FILES)
+    """Hash of a local model directory's files, memoised by (size, mtime)."""
+    # every file: weights may be sharded, tokenizers come as vocab, merges or
+    # sentencepiece models, and a README costs nothing to hash
+    files = sorted(p for p in path.rglob("*") if p.is_file())
     stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     if stamp not in _DIGESTS:
         _DIGESTS[stamp] = file_digest(files)

@@ -151,7 +151,9 @@ def check_X(owner, X):
         raise ValueError(
             f"{_owner(owner)}: Expected 2D array, got {X.ndim}D array instead. "
             "Reshape your data either using array.reshape(-1, 1) if your data has "
-            "a single feature or array.reshape(1, -1) if it contains a single sample."
+            "a single feature or array.reshape(1, -1) if it contains a single sample; "
+            "for one text column, pass a DataFrame and name the column in each "
+            "member's triple."
         )
     n_samples, n_features = X.shape
     if n_samples == 0 or n_features == 0:
@@ -265,6 +267,8 @@ def _fit_member(estimator, X, y, fit_params, message_clsname=None, message=None,
                 ) from exc
             raise
         except Exception as exc:
+            if context is not None:
+                exc.add_note(f"(while fitting member {context['name']!r} of {context['owner']})")
             if context is not None and np.ndim(y) == 2 and context.get("multilabel"):
                 raise ValueError(
                     f"{context['owner']}: member {context['name']!r} "
@@ -294,7 +298,7 @@ def fit_member(estimator, X, y, fit_params, store, message_clsname=None,
         return fitted, None
     # the fit depends only on the (unfitted) parameters and the data; cloning
     # waits until the store has no such fit
-    key = fingerprint(estimator, X, y, fit_params)
+    key = fingerprint(estimator, _model_identities(estimator), X, y, fit_params)
     # "classes" is written after "member", so finding it means both are there
     if store.has("classes", key):
         return StoredMember(store, key, store.load("classes", key)), key
@@ -302,6 +306,14 @@ def fit_member(estimator, X, y, fit_params, store, message_clsname=None,
     store.save("member", key, fitted)
     store.save("classes", key, getattr(fitted, "classes_", None))
     return fitted, key
+
+
+def _model_identities(estimator):
+    """Identities of the models that skfusion encoders inside ``estimator``
+    load from disk: a member's parameters name a model path, the key must
+    follow the files behind it."""
+    nested = [estimator, *estimator.get_params(deep=True).values()] if hasattr(estimator, "get_params") else [estimator]
+    return [obj._model_identity() for obj in nested if hasattr(obj, "_model_identity")]
 
 
 def loaded(member):

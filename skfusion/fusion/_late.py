@@ -101,6 +101,16 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
 
     # -- fit ---------------------------------------------------------------
 
+    def _fit_or_reset(self, X, y, fit_params):
+        """``_fit``; a fit that fails leaves the estimator unfitted, never
+        half-updated (new labels over old members)."""
+        try:
+            return self._fit(X, y, fit_params)
+        except BaseException:
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                delattr(self, name)
+            raise
+
     def _fit(self, X, y, fit_params):
         """Fit the members on ``y`` as the members see it (encoded labels);
         ``X`` has been through :func:`check_X`."""
@@ -125,6 +135,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             jobs.append(delayed(fit_member)(*args))
         results = Parallel(n_jobs=self.n_jobs)(jobs)
 
+        self._check_prefit_classes(active, [fitted for fitted, _ in results])
         # fitted members, or StoredMember handles that load on first use
         self._members_ = [fitted for fitted, _ in results]
         self._fit_keys_ = [key for _, key in results]
@@ -138,6 +149,20 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             weights = raw_weights
         self.weights_ = weights / weights.sum()
         return self
+
+    def _check_prefit_classes(self, members, fitted):
+        """A prefit member must know only classes that y has."""
+        classes = getattr(self, "classes_", None)
+        if classes is None or getattr(self, "_multilabel", False):
+            return
+        for m, est in zip(members, fitted):
+            extra = np.setdiff1d(getattr(est, "classes_", classes), classes) if _is_prefit(est) else []
+            if len(extra):
+                raise ValueError(
+                    f"{type(self).__name__}: prefit member {m.name!r} predicts classes "
+                    f"{extra.tolist()} that y does not have (y has {classes.tolist()}); "
+                    "fit the fusion on y with every class the member knows."
+                )
 
     def _fit_args(self, member, X_part, y, rows, fit_params, store, message=None):
         """Arguments of :func:`fit_member` for one member on its part of X
@@ -250,6 +275,8 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         n = masks[0].size
         scores, available = None, np.zeros((len(members), n), dtype=bool)
         for (i, test), (fitted, raw) in zip(where, outputs):
+            if raw is None:  # the member sees no row of this test fold
+                continue
             block = self._scores(fitted, raw, len(test), prefit=_is_prefit(fitted))
             if scores is None:
                 scores = np.zeros((len(members), n, *block.shape[1:]))
@@ -365,7 +392,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         })
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())
         if "_members_" in state:
             # a pickle must not depend on the cache directory
             state["_members_"] = [loaded(m) for m in state["_members_"]]
@@ -513,9 +540,13 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
 
     memory : str, joblib.Memory or None, default=None
         Cache for fitted members and their predictions, keyed on each
-        member's parameters and a fingerprint of its data. A grid search over
-        ``weights``, ``voting`` or ``combiner`` then fits each member once per
-        fold and reads every prediction it needs for scoring from the cache.
+        member's parameters (and the model files of skfusion encoders inside
+        it) and a fingerprint of its data, under ``<location>/skfusion``. A
+        grid search over ``weights``, ``voting`` or ``combiner`` then fits
+        each member once per fold and reads every prediction it needs for
+        scoring from the cache. A member found in the cache is loaded from it
+        on first use, so keep the directory while the estimator is in use
+        (pickling loads every member); ``Memory.clear()`` does not remove it.
 
     verbose : bool, default=False
         Print the time taken to fit each member.
@@ -681,7 +712,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
                     "classifier needs at least two classes in y."
                 )
         self._check_combiner()
-        return self._fit(X, y_fit, fit_params)
+        return self._fit_or_reset(X, y_fit, fit_params)
 
     def _check_combiner(self):
         if callable(self.combiner):
@@ -1000,7 +1031,7 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
             raise ValueError(
                 f"{type(self).__name__}: y must be 1-D or 2-D, got shape {y.shape}."
             )
-        return self._fit(X, y, fit_params)
+        return self._fit_or_reset(X, y, fit_params)
 
     def _check_member_methods(self, members):
         """Regressors only need ``predict``, which ``fit`` already implies."""

@@ -1,0 +1,37 @@
+"""Fingerprints key the member store and the embedding cache: different data
+must never share one."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from skfusion._cache import fingerprint
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (pd.Series(["x", np.nan]), pd.Series(["x", "nan"])),
+        (pd.Series(["x", None], dtype="str"), pd.Series(["x", "nan"], dtype="str")),
+        (pd.Series([1, 2, 3], dtype=object), pd.Series(["1", "2", "3"], dtype=object)),
+        (pd.Series([True, False], dtype=object), pd.Series(["True", "False"], dtype=object)),
+        (pd.Series(pd.Categorical(["a", "b"], categories=["a", "b"])),
+         pd.Series(pd.Categorical(["a", "b"], categories=["b", "a"]))),
+        (pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"b": [1, 2]})),
+        (pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"a": [1.0, 2.0]})),
+        (np.array([1, 2]), np.array([1.0, 2.0])),
+        (np.array([[1, 2]]), np.array([[1], [2]])),
+        (sparse.csr_matrix(np.eye(2)), sparse.csr_matrix(np.eye(2) * 2)),
+        ("1", 1),
+    ],
+)
+def test_different_data_gets_different_fingerprints(a, b):
+    assert fingerprint(a) != fingerprint(b)
+
+
+def test_equal_data_gets_equal_fingerprints():
+    frame = pd.DataFrame({"t": ["so soft", None], "n": [1, 2]})
+    assert fingerprint(frame) == fingerprint(frame.copy())
+    assert fingerprint(frame.iloc[[1, 0]].iloc[[1, 0]]) == fingerprint(frame)
+    assert fingerprint(np.arange(3)) == fingerprint(np.arange(3).copy())
