@@ -504,8 +504,10 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         learns weights on the simplex from out-of-fold member predictions
         (folds from ``cv``) by minimising the log-loss of the fused
         probabilities (soft voting) or the Brier score of the fused votes
-        (hard voting), never ending worse than equal weights. Changing
-        ``weights`` refits no member when ``memory`` is set.
+        (hard voting), never ending worse than equal weights. ``weights``
+        is settled by ``fit`` (``weights_``), while ``voting`` and
+        ``combiner`` are read when predicting; with ``memory`` a refit for
+        new weights refits no member.
 
     voting : {"soft", "hard"}, default="soft"
         ``"soft"`` fuses predicted probabilities with ``combiner``;
@@ -523,7 +525,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that learn ``weights="auto"``;
         an int gives (stratified) k-fold as in
-        :func:`~sklearn.model_selection.cross_val_predict`.
+        :func:`~sklearn.model_selection.cross_val_predict`. Splitters that
+        need ``groups`` are not supported yet; pass the folds as an iterable.
 
     missing : {"error", "renormalize"}, default="error"
         What to do with rows where every column of a member's modality is
