@@ -10,10 +10,12 @@ numpy's vectorised hashing, results are written with the C pickler, and a
 fitted member found in the store is only loaded when something needs it.
 """
 
+import collections
 import hashlib
 import os
 import pickle
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +80,64 @@ def _column_bytes(column):
     else through pandas' vectorised value hashing."""
     import pandas as pd
 
+    if isinstance(column.dtype, pd.StringDtype) or (
+        column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string"
+    ):
+        return _RECENT_STRINGS.bytes_for(column.to_numpy(dtype=object, na_value=None))
     values = column.to_numpy()
     if values.dtype.kind in "biufcmM":
         return np.ascontiguousarray(values).tobytes()
+    return _hashed(values)
+
+
+def _hashed(values):
+    import pandas as pd
+
     # values are hashed through str(): the null mask tells NaN from "nan"
     return (pd.util.hash_array(values, categorize=False).tobytes()
             + np.packbits(pd.isna(values)).tobytes())
+
+
+class _RecentStrings:
+    """Hashed bytes of recently seen string columns, reused for equal columns.
+
+    Cross-validation and grid search hand an estimator the same rows again
+    and again, each time in a new DataFrame holding the same Python string
+    objects. Comparing with a column seen before (``==`` on identical
+    strings short-cuts on identity) costs a fraction of hashing it again.
+    Only columns of strings (and missing values, as None) are kept, so
+    equality means equal hashed bytes.
+    """
+
+    def __init__(self, size=64):
+        self.size = size
+        # (length, first, last) -> [(strings, bytes)]: the probe keeps
+        # comparisons to columns that are probably equal
+        self.entries = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def bytes_for(self, strings):
+        if not len(strings):
+            return _hashed(strings)
+        probe = (len(strings), strings[0], strings[-1])
+        with self.lock:
+            for seen, hashed in self.entries.get(probe, ()):
+                if np.array_equal(seen, strings):
+                    self.entries.move_to_end(probe)
+                    return hashed
+        hashed = _hashed(strings)
+        with self.lock:
+            # strings are immutable: a copy of the array is a snapshot
+            alike = self.entries.setdefault(probe, [])
+            alike.insert(0, (strings.copy(), hashed))
+            del alike[4:]
+            self.entries.move_to_end(probe)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return hashed
+
+
+_RECENT_STRINGS = _RecentStrings()
 
 
 def _plain_values(frame_or_series):

@@ -35,3 +35,21 @@ def test_equal_data_gets_equal_fingerprints():
     assert fingerprint(frame) == fingerprint(frame.copy())
     assert fingerprint(frame.iloc[[1, 0]].iloc[[1, 0]]) == fingerprint(frame)
     assert fingerprint(np.arange(3)) == fingerprint(np.arange(3).copy())
+
+
+def test_string_columns_seen_before_reuse_their_hash_only_when_equal():
+    from skfusion import _cache
+
+    base = pd.DataFrame({"t": ["so soft", "runs small", None, "love it"] * 50})
+    first = fingerprint(base.iloc[:100])
+    # the same strings in a new frame (as cross-validation makes them) reuse the hash
+    assert fingerprint(base.take(np.arange(100))) == first
+    changed = base.iloc[:100].copy()
+    changed.iloc[50, 0] = "runs big"
+    assert fingerprint(changed) != first
+    missing_moved = base.iloc[:100].copy()
+    missing_moved.iloc[2, 0], missing_moved.iloc[3, 0] = "love it", None
+    assert fingerprint(missing_moved) != first
+    with_nan_string = base.iloc[:100].fillna("None")
+    assert fingerprint(with_nan_string) != first
+    assert len(_cache._RECENT_STRINGS.entries) <= _cache._RECENT_STRINGS.size
