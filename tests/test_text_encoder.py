@@ -199,3 +199,14 @@ def test_shipped_minilm_equals_sentence_transformers():
         texts, normalize_embeddings=True)
     assert ours.shape == (40, 384)
     assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_cache_accepts_a_joblib_memory(tiny_bert, tmp_path, forward_rows):
+    import joblib
+
+    memory = joblib.Memory(tmp_path, verbose=0)
+    first = TextEncoder(tiny_bert, cache=memory).fit_transform(TEXTS)
+    again = clone(TextEncoder(tiny_bert, cache=memory)).fit_transform(TEXTS)
+    assert forward_rows["rows"] == len(set(TEXTS))
+    assert_array_equal(first, again)
+    assert (tmp_path / "skfusion-embeddings").is_dir()
