@@ -123,9 +123,14 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
+        self._validate_params()
+        self._check_params()
         self._items(X, reset=True)
         self.n_features_out_ = self._ensure_loaded()
         return self
+
+    def _check_params(self):
+        """Checks across parameters, after ``_validate_params``; none by default."""
 
     def transform(self, X):
         """Encode each row of X.

@@ -165,27 +165,7 @@ class ImageEncoder(_BaseEncoder):
         self.cache = cache
         self.progress = progress
 
-    def fit(self, X, y=None):
-        """Build or load the model (nothing is learned from X).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or (n_samples, 1)
-            Images (paths, bytes, PIL images or arrays); checked, not learned
-            from.
-
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        self._check_model_params()
-        return super().fit(X, y)
-
-    def _check_model_params(self):
+    def _check_params(self):
         size = self.image_size
         if len(size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in size):
             raise ValueError(

@@ -147,24 +147,6 @@ class TextEncoder(_BaseEncoder):
         self.progress = progress
         self.revision = revision
 
-    def fit(self, X, y=None):
-        """Load the model and tokenizer (nothing is learned from X).
-
-        Parameters
-        ----------
-        X : array-like of str, shape (n_samples,) or (n_samples, 1)
-            Texts; checked, not learned from.
-
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
-        self._validate_params()
-        return super().fit(X, y)
-
     def _check_item(self, item, row):
         if isinstance(item, str):
             return
