@@ -11,6 +11,8 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _LAZY = {
+    "EarlyFusionClassifier": "skfusion.fusion",
+    "EarlyFusionRegressor": "skfusion.fusion",
     "LateFusionClassifier": "skfusion.fusion",
     "LateFusionRegressor": "skfusion.fusion",
     "register_combiner": "skfusion.fusion",
@@ -21,9 +23,11 @@ _LAZY = {
     "TabularEncoder": "skfusion.encoders",
     "make_encoder": "skfusion.encoders",
     "register_encoder": "skfusion.encoders",
+    "modality_importance": "skfusion.inspection",
+    "ModalityImportanceDisplay": "skfusion.inspection",
 }
 
-_SUBMODULES = ["datasets", "encoders", "fusion", "utils"]
+_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "utils"]
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

@@ -7,7 +7,9 @@ an estimator is known to fail, with the reason; it only ever shrinks.
 """
 
 import pytest
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.preprocessing import MinMaxScaler, PolynomialFeatures, StandardScaler
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -39,6 +41,24 @@ def _tiny_bert():
 
 
 INSTANCES = {
+    "EarlyFusionClassifier": lambda cls: [
+        cls([("scaled", StandardScaler(), [0, 1]), ("rest", "passthrough")], LogisticRegression()),
+        cls(
+            [("minmax", MinMaxScaler()), ("first", "passthrough", [0])],
+            DecisionTreeClassifier(random_state=0),
+            block_scaling="standard",
+            block_weights={"first": 2.0},
+        ),
+        cls(
+            [("all", "passthrough"), ("poly", PolynomialFeatures(), [0, 1])],
+            LogisticRegression(),
+            projection=PCA(n_components=2),
+        ),
+    ],
+    "EarlyFusionRegressor": lambda cls: [
+        cls([("scaled", StandardScaler(), [0, 1]), ("rest", "passthrough")], Ridge()),
+        cls([("all", MinMaxScaler())], DecisionTreeRegressor(random_state=0), block_scaling=None),
+    ],
     "TextEncoder": lambda cls: [cls(_tiny_bert())],
     "ImageEncoder": lambda cls: [cls("mobilenet_v2", image_size=(32, 32))],
     "TabularEncoder": lambda cls: [cls(), cls(scale=None, max_categories=3)],

@@ -90,8 +90,12 @@ def _owner(estimator):
     return type(estimator).__name__
 
 
-def validate_members(owner, items, *, param="estimators"):
-    """Turn the user's items into :class:`Member` tuples, or say what is wrong."""
+def validate_members(owner, items, *, param="estimators", passthrough=False):
+    """Turn the user's items into :class:`Member` tuples, or say what is wrong.
+
+    ``passthrough`` allows ``"passthrough"`` in place of an estimator, as a
+    block of early fusion may be.
+    """
     kind = "(name, estimator) pairs or (name, estimator, columns) triples"
     if (
         not isinstance(items, (list, tuple))
@@ -124,6 +128,8 @@ def validate_members(owner, items, *, param="estimators"):
             f"required to be an estimator; {param} names: {names}."
         )
     for m in members:
+        if passthrough and isinstance(m.estimator, str) and m.estimator == "passthrough":
+            continue
         if not _is_drop(m.estimator) and not hasattr(m.estimator, "fit"):
             raise TypeError(
                 f"{_owner(owner)}: member {m.name!r} must be an estimator with a "
@@ -147,6 +153,8 @@ def check_X(owner, X):
         from sklearn.utils import check_array
 
         X = check_array(X, dtype=None, ensure_all_finite=False, ensure_2d=False)
+    if getattr(X, "dtype", None) is not None and np.iscomplexobj(X):
+        raise ValueError(f"{_owner(owner)}: Complex data not supported; got {X.dtype}.")
     if X.ndim != 2:
         raise ValueError(
             f"{_owner(owner)}: Expected 2D array, got {X.ndim}D array instead. "

@@ -1,0 +1,888 @@
+"""Early (feature-level) fusion: per-modality features, scaled per block,
+concatenated, one estimator on top."""
+
+from numbers import Integral
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import (
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    RegressorMixin,
+    TransformerMixin,
+    clone,
+    is_classifier,
+)
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import Bunch, get_tags
+from sklearn.utils._repr_html.estimator import _VisualBlock
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+
+from ..utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+    _raise_for_params,
+)
+from ._base import (
+    _BaseMemberComposition,
+    _is_drop,
+    check_columns_present,
+    check_X,
+    resolve_columns,
+    select,
+    validate_members,
+)
+
+
+def _is_passthrough(transformer):
+    return isinstance(transformer, str) and transformer == "passthrough"
+
+
+def _as_matrix(output):
+    """A block's output as a float matrix (sparse stays sparse)."""
+    if sparse.issparse(output):
+        return output.tocsr().astype(np.float64)
+    if hasattr(output, "to_numpy"):
+        output = output.to_numpy()
+    output = np.asarray(output, dtype=np.float64)
+    return output.reshape(len(output), -1)
+
+
+def _fit_transform_block(transformer, X_part, y):
+    """Fit one block's transformer and return it with its output; the unit
+    ``memory`` caches, like a step of a :class:`~sklearn.pipeline.Pipeline`."""
+    if _is_passthrough(transformer):
+        return transformer, _as_matrix(X_part)
+    transformer = clone(transformer)
+    if hasattr(transformer, "fit_transform"):
+        output = transformer.fit_transform(X_part, y)
+    else:
+        output = transformer.fit(X_part, y).transform(X_part)
+    return transformer, _as_matrix(output)
+
+
+def _transform_block(transformer, X_part):
+    if _is_passthrough(transformer):
+        return _as_matrix(X_part)
+    return _as_matrix(transformer.transform(X_part))
+
+
+class _BlockScaler:
+    """What a block goes through after its transformer: an optional
+    projection, then per-block scaling, then its weight.
+
+    ``"l2"`` divides the block by its mean row norm on the training data, so
+    every block enters with an average row norm of one (times its weight)
+    whatever its width; ``"standard"`` standardises each column and divides
+    by the square root of the width, which gives the block an expected
+    squared row norm of one.
+    """
+
+    def __init__(self, scaling, weight, projection):
+        self.scaling = scaling
+        self.weight = weight
+        self.projection = projection
+
+    def fit_transform(self, Z):
+        if self.projection is not None:
+            Z = _as_matrix(self.projection.fit_transform(Z))
+        self.scaler_ = None
+        self.factor_ = float(self.weight)
+        if self.scaling == "standard":
+            self.scaler_ = StandardScaler(with_mean=not sparse.issparse(Z)).fit(Z)
+            self.factor_ /= np.sqrt(Z.shape[1])
+        elif self.scaling == "l2":
+            norms = (
+                np.sqrt(np.asarray(Z.multiply(Z).sum(axis=1)).ravel())
+                if sparse.issparse(Z)
+                else np.linalg.norm(Z, axis=1)
+            )
+            mean_norm = norms.mean()
+            # an all-zero block has nothing to drown; leave it as it is
+            self.factor_ /= mean_norm if mean_norm > 0 else 1.0
+        return self._scale(Z)
+
+    def transform(self, Z):
+        if self.projection is not None:
+            Z = _as_matrix(self.projection.transform(Z))
+        return self._scale(Z)
+
+    def _scale(self, Z):
+        if self.scaler_ is not None:
+            Z = self.scaler_.transform(Z)
+        return Z * self.factor_ if self.factor_ != 1.0 else Z
+
+
+class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposition):
+    """Blocks, scaling, projection and the final estimator for early fusion."""
+
+    _members_attr = "encoders"
+
+    _parameter_constraints: dict = {
+        "encoders": [list],
+        "block_scaling": [StrOptions({"l2", "standard"}), None],
+        "block_weights": [dict, "array-like", None],
+        "projection": [None, Interval(Integral, 1, None, closed="left"),
+                       HasMethods(["fit_transform", "transform"])],
+        "n_jobs": [None, Integral],
+        "memory": [None, str, HasMethods(["cache"])],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        encoders,
+        estimator,
+        *,
+        block_scaling="l2",
+        block_weights=None,
+        projection=None,
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+    ):
+        self.encoders = encoders
+        self.block_scaling = block_scaling
+        self.block_weights = block_weights
+        self.projection = projection
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+        setattr(self, self._final_param, estimator)
+
+    # -- fit ---------------------------------------------------------------
+
+    def _fit_blocks(self, X, y):
+        """Fit every block; return the fused training features."""
+        owner = type(self).__name__
+        members = validate_members(self, self.encoders, param="encoders", passthrough=True)
+        active = [m for m in members if not _is_drop(m.estimator)]
+        for m in active:
+            if not (_is_passthrough(m.estimator) or hasattr(m.estimator, "transform")):
+                raise TypeError(
+                    f"{owner}: block {m.name!r} needs a transformer (with "
+                    f"transform), 'passthrough' or 'drop'; got "
+                    f"{type(m.estimator).__name__}."
+                )
+        weights = self._check_block_weights(members)
+        projection = self._check_projection()
+        validate_data(self, X, skip_check_array=True, reset=True)
+
+        columns = [resolve_columns(self, m, X) for m in active]
+        parts = [select(X, cols) for cols in columns]
+        for m, cols, part in zip(active, columns, parts):
+            if part.ndim == 2 and part.shape[1] == 0:
+                raise ValueError(
+                    f"{owner}: block {m.name!r} selects no columns of X "
+                    f"(columns={cols!r}); give it at least one column or set it "
+                    "to 'drop'."
+                )
+
+        fit_transform = check_memory(self.memory).cache(_fit_transform_block)
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(fit_transform)(m.estimator, part, y) for m, part in zip(active, parts)
+        )
+        blocks, scalers = [], []
+        for m, (_, output) in zip(active, results):
+            self._check_block_output(m.name, output, when="fit")
+            scaler = _BlockScaler(
+                self.block_scaling,
+                weights[m.name],
+                None if projection is None or output.shape[1] <= _width(projection)
+                else clone(projection),
+            )
+            try:
+                blocks.append(scaler.fit_transform(output))
+            except ValueError as exc:
+                if scaler.projection is None:
+                    raise
+                raise ValueError(
+                    f"{owner}: projecting block {m.name!r} ({output.shape[1]} "
+                    f"features, {output.shape[0]} sample(s)) with "
+                    f"{type(scaler.projection).__name__} failed: {exc}"
+                ) from exc
+            scalers.append(scaler)
+
+        self.encoders_ = [fitted for fitted, _ in results]
+        self._block_names_ = [m.name for m in active]
+        self._all_names_ = [m.name for m in members]
+        self._columns_ = columns
+        self._scalers_ = scalers
+        self._block_widths_ = [output.shape[1] for _, output in results]
+        self.output_indices_ = {}
+        start = 0
+        for name, block in zip(self._block_names_, blocks):
+            self.output_indices_[name] = slice(start, start + block.shape[1])
+            start += block.shape[1]
+        for name in self._all_names_:
+            self.output_indices_.setdefault(name, slice(0, 0))
+        return _concat(blocks)
+
+    def _check_block_weights(self, members):
+        names = [m.name for m in members]
+        owner = type(self).__name__
+        bw = self.block_weights
+        if bw is None:
+            values = dict.fromkeys(names, 1.0)
+        elif isinstance(bw, dict):
+            unknown = sorted(set(bw) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"{owner}: block_weights names {unknown}, which is not a block; "
+                    f"the blocks are {names}. Use their names as keys."
+                )
+            values = {name: float(bw.get(name, 1.0)) for name in names}
+        else:
+            array = np.asarray(bw, dtype=float).ravel()
+            if array.size != len(names):
+                raise ValueError(
+                    f"{owner}: block_weights has {array.size} entries but there are "
+                    f"{len(names)} blocks {tuple(names)}; give one weight per block "
+                    "or a dict by name."
+                )
+            values = dict(zip(names, array.tolist()))
+        bad = {k: v for k, v in values.items() if not np.isfinite(v) or v < 0}
+        if bad:
+            raise ValueError(
+                f"{owner}: block_weights must be finite and non-negative, got {bad}."
+            )
+        return values
+
+    def _check_projection(self):
+        projection = self.projection
+        if projection is None or hasattr(projection, "fit_transform"):
+            return projection
+        if isinstance(projection, Integral) and not isinstance(projection, bool) and projection > 0:
+            from sklearn.decomposition import TruncatedSVD
+
+            # a fixed seed: the same data always gives the same projection
+            return TruncatedSVD(n_components=int(projection), random_state=0)
+        raise ValueError(
+            f"{type(self).__name__}: projection must be None, a positive int (the "
+            "width every wider block is reduced to with TruncatedSVD) or a "
+            f"transformer, got {projection!r}."
+        )
+
+    def _check_block_output(self, name, output, *, when):
+        data = output.data if sparse.issparse(output) else output
+        bad = ~np.isfinite(data)
+        if bad.any():
+            rows = (
+                np.unique(output.tocoo().row[~np.isfinite(output.tocoo().data)])
+                if sparse.issparse(output)
+                else np.flatnonzero(bad.any(axis=1))
+            )
+            raise ValueError(
+                f"{type(self).__name__}: the output of block {name!r} holds NaN or "
+                f"infinite values in {rows.size} row(s) at {when} time (first row: "
+                f"{int(rows[0])}); impute the block's columns (e.g. a "
+                "SimpleImputer in its transformer) or give it a transformer that "
+                "handles missing values."
+            )
+
+    # -- the fused features ------------------------------------------------------
+
+    def _fused_features(self, X):
+        check_is_fitted(self, "encoders_")
+        X = check_X(self, X)
+        for name, cols in zip(self._block_names_, self._columns_):
+            check_columns_present(self, name, cols, X, when="predict")
+        validate_data(self, X, skip_check_array=True, reset=False)
+        blocks = []
+        for name, transformer, cols, scaler in zip(
+            self._block_names_, self.encoders_, self._columns_, self._scalers_
+        ):
+            output = _transform_block(transformer, select(X, cols))
+            self._check_block_output(name, output, when="predict")
+            blocks.append(scaler.transform(output))
+        return _concat(blocks)
+
+    def transform(self, X):
+        """The fused features of X: every block transformed, scaled,
+        weighted and concatenated (what the final estimator sees).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        X_fused : {ndarray, sparse matrix} of shape (n_samples, n_fused_features)
+            Sparse when any block's output is sparse; ``output_indices_`` maps
+            each block to its columns.
+        """
+        return self._fused_features(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the fused features, ``<block>__<feature>``.
+
+        A block's feature names come from its transformer's
+        ``get_feature_names_out`` (its input column names for
+        ``"passthrough"``); a projected block's are ``<block>__proj<k>``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against ``feature_names_in_``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self, "encoders_")
+        input_features = _check_feature_names_in(self, input_features)
+        names = []
+        for name, transformer, cols, scaler, width in zip(
+            self._block_names_, self.encoders_, self._columns_, self._scalers_,
+            self._block_widths_,
+        ):
+            if scaler.projection is not None:
+                inner = [f"proj{k}" for k in range(_width(scaler.projection))]
+            elif _is_passthrough(transformer):
+                inner = list(_selected_names(input_features, cols))
+            elif hasattr(transformer, "get_feature_names_out"):
+                try:
+                    inner = list(transformer.get_feature_names_out())
+                except (AttributeError, TypeError, ValueError):
+                    inner = [f"x{k}" for k in range(width)]
+            else:
+                inner = [f"x{k}" for k in range(width)]
+            names.extend(f"{name}__{feature}" for feature in inner)
+        return np.asarray(names, dtype=object)
+
+    @property
+    def named_encoders_(self):
+        """Fitted block transformers by name (``"drop"`` for dropped blocks)."""
+        check_is_fitted(self, "encoders_")
+        fitted = dict(zip(self._block_names_, self.encoders_))
+        return Bunch(**{name: fitted.get(name, "drop") for name in self._all_names_})
+
+    def _sk_visual_block_(self):
+        names, transformers = zip(*[(item[0], item[1]) for item in self.encoders])
+        blocks = _VisualBlock("parallel", transformers, names=names)
+        final = getattr(self, self._final_param)
+        return _VisualBlock(
+            "serial", [blocks, final], names=["blocks", self._final_param],
+            dash_wrapped=False,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            final_tags = get_tags(getattr(self, self._final_param))
+            block_tags = [
+                get_tags(item[1]) for item in self.encoders
+                if not (_is_drop(item[1]) or _is_passthrough(item[1]))
+            ]
+            passthrough = any(_is_passthrough(item[1]) for item in self.encoders)
+        except Exception:
+            # malformed parameters: fit raises a clear error about them
+            return tags
+        # NaN reaches the final estimator only through a passthrough block,
+        # and fit refuses NaN in a block's output either way
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = all(t.input_tags.sparse for t in block_tags) and (
+            not passthrough or final_tags.input_tags.sparse
+        )
+        tags.input_tags.string = any(t.input_tags.string for t in block_tags)
+        tags.target_tags.multi_output = final_tags.target_tags.multi_output
+        tags.target_tags.single_output = final_tags.target_tags.single_output
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _final_has(attr):
+    """Whether the final estimator (fitted, else as given) has ``attr``."""
+
+    def check(self):
+        final = getattr(self, self._final_param + "_", None)
+        getattr(final if final is not None else getattr(self, self._final_param), attr)
+        return True
+
+    return check
+
+
+def _width(projection):
+    return int(getattr(projection, "n_components", None) or 0)
+
+
+def _selected_names(input_features, columns):
+    """Names of the input columns a block selects."""
+    if columns is None:
+        return input_features
+    from ..utils._sklearn_compat import _get_column_indices
+
+    indices = _get_column_indices(
+        _NamesOnly(input_features), columns
+    )
+    return [input_features[i] for i in indices]
+
+
+class _NamesOnly:
+    """Enough of a DataFrame for ``_get_column_indices`` to resolve names."""
+
+    def __init__(self, names):
+        import pandas as pd
+
+        self.columns = pd.Index(names)
+        self.shape = (0, len(names))
+
+
+def _concat(blocks):
+    if any(sparse.issparse(b) for b in blocks):
+        return sparse.hstack(blocks, format="csr")
+    return np.hstack(blocks)
+
+
+def _check_target(owner, y, *, classifier):
+    """Refuse targets no final estimator can take, with a clear message."""
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    y_array = np.asarray(y)
+    if y_array.ndim > 2:
+        raise ValueError(
+            f"{owner}: y must be 1-D, or 2-D for multi-label or multi-output "
+            f"targets; got a {y_array.ndim}-D y of shape {y_array.shape}."
+        )
+    if classifier and y_array.ndim == 2 and y_array.shape[1] > 1:
+        y_type = type_of_target(y_array, input_name="y")
+        numeric = np.issubdtype(y_array.dtype, np.number) or y_array.dtype == bool
+        if numeric and y_type not in ("multilabel-indicator",):
+            values = np.unique(y_array[~np.isnan(y_array.astype(float))]) if numeric else []
+            bad = [v for v in values.tolist() if v not in (0, 1)]
+            if bad:
+                raise ValueError(
+                    f"{owner}: a 2-D y is read as a multi-label indicator and must "
+                    f"hold only 0 and 1, but it holds {bad[:5]}; give one column per "
+                    "label with 0/1 values (e.g. from MultiLabelBinarizer)."
+                )
+    return y
+
+
+class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
+    """Feature-level fusion: per-modality features, scaled, one classifier on top.
+
+    Each block is a ``(name, transformer, columns)`` triple, exactly like a
+    :class:`~sklearn.compose.ColumnTransformer`: an encoder turns its columns
+    into features (a :class:`~skfusion.encoders.TextEncoder` for a review, a
+    :class:`~skfusion.encoders.TabularEncoder` for the table, any scikit-learn
+    transformer). Each block's output is optionally projected to a fixed
+    width, scaled so that no block drowns another (a 384-d text embedding
+    next to four tabular columns), weighted, and concatenated; ``classifier``
+    is fitted on the result. Multi-label ``y`` (a 2-D 0/1 indicator) works end
+    to end with a classifier that supports it, such as
+    :class:`~skfusion.keras.KerasMLPClassifier` (one sigmoid per label,
+    binary cross-entropy) or :class:`~sklearn.neighbors.KNeighborsClassifier`.
+
+    Parameters
+    ----------
+    encoders : list of (str, transformer, columns) or (str, transformer) tuples
+        The blocks. ``columns`` selects what the transformer sees (a name, a
+        list of names, ints, a slice, a boolean mask or a callable such as
+        :func:`~sklearn.compose.make_column_selector`); a pair means all
+        columns. A transformer can be ``"passthrough"`` (its columns, as
+        floats) or ``"drop"``. Transformers are cloned before fitting.
+
+    classifier : estimator
+        The classifier fitted on the fused features (cloned), e.g.
+        :class:`~sklearn.linear_model.LogisticRegression` or
+        :class:`~skfusion.keras.KerasMLPClassifier`. Its parameters are
+        searchable as ``classifier__<param>``.
+
+    block_scaling : {"l2", "standard"} or None, default="l2"
+        How each block is scaled after its transformer (and projection):
+        ``"l2"`` divides it by its mean row L2 norm on the training data, so
+        every block enters with an average row norm of one; ``"standard"``
+        standardises each column (without centring sparse blocks) and
+        divides by the square root of the block's width; ``None`` leaves the
+        blocks as the transformers return them.
+
+    block_weights : dict or array-like of shape (n_blocks,), default=None
+        Multiplies each block after scaling: a dict by block name (blocks it
+        omits weigh 1) or one weight per entry of ``encoders``. ``None``
+        weighs every block 1.
+
+    projection : int or transformer, default=None
+        Reduce blocks to a common width before scaling: an int ``k`` projects
+        every block wider than ``k`` onto ``k`` components with
+        :class:`~sklearn.decomposition.TruncatedSVD` (``random_state=0``); a
+        transformer with ``n_components`` (such as
+        :class:`~sklearn.decomposition.PCA`) is cloned per block and applied
+        to every block wider than ``n_components``. ``None`` keeps every
+        block's width.
+
+    n_jobs : int, default=None
+        Number of blocks fitted in parallel through joblib; ``None`` means 1
+        unless in a :func:`joblib.parallel_backend` context.
+
+    memory : str, joblib.Memory or None, default=None
+        Cache for the block transformers' fits, as in
+        :class:`~sklearn.pipeline.Pipeline`: a grid search over the
+        classifier's parameters then encodes each fold's blocks once.
+
+    verbose : bool, default=False
+        Reserved for progress messages; encoders report their own progress.
+
+    Attributes
+    ----------
+    encoders_ : list of transformers
+        The fitted block transformers (``"passthrough"`` as it is), in
+        order, without the dropped ones.
+
+    named_encoders_ : :class:`~sklearn.utils.Bunch`
+        Fitted block transformers by name.
+
+    classifier_ : estimator
+        The classifier fitted on the fused features.
+
+    classes_ : ndarray of shape (n_classes,) or list of such arrays
+        The classifier's ``classes_``.
+
+    output_indices_ : dict
+        Block name to the slice of the fused features it occupies (an empty
+        slice for dropped blocks).
+
+    n_features_in_ : int
+        Number of columns of X seen in ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X seen in ``fit``, when it had string column names.
+
+    See Also
+    --------
+    EarlyFusionRegressor : The regression sibling.
+    LateFusionClassifier : Fusion of per-modality predictions instead of
+        features; its members can be early-fusion models (hybrid fusion).
+    sklearn.compose.ColumnTransformer : Concatenation without per-block
+        scaling.
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skfusion import EarlyFusionClassifier
+    >>> from skfusion.datasets import load_clothing_reviews
+    >>> from skfusion.encoders import TabularEncoder
+    >>> X, y = load_clothing_reviews(return_X_y=True)
+    >>> X = X.dropna(subset=["Review Text"]).iloc[:500]
+    >>> y = y.loc[X.index]
+    >>> fusion = EarlyFusionClassifier(
+    ...     [
+    ...         ("text", TfidfVectorizer(min_df=2), "Review Text"),
+    ...         ("tab", TabularEncoder(), ["Age", "Department Name"]),
+    ...     ],
+    ...     LogisticRegression(),
+    ... ).fit(X, y)
+    >>> fusion.predict_proba(X.iloc[:3]).shape
+    (3, 2)
+    >>> fusion.get_feature_names_out()[-2:].tolist()
+    ['tab__tabular_Department Name_Tops', 'tab__tabular_Department Name_Trend']
+    """
+
+    _final_param = "classifier"
+
+    _parameter_constraints: dict = {
+        **_BaseEarlyFusion._parameter_constraints,
+        "classifier": [HasMethods(["fit", "predict"])],
+    }
+
+    def __init__(
+        self,
+        encoders,
+        classifier,
+        *,
+        block_scaling="l2",
+        block_weights=None,
+        projection=None,
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+    ):
+        super().__init__(
+            encoders,
+            classifier,
+            block_scaling=block_scaling,
+            block_weights=block_weights,
+            projection=projection,
+            n_jobs=n_jobs,
+            memory=memory,
+            verbose=verbose,
+        )
+
+    @_fit_context(
+        # the blocks and the classifier are validated by their own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, **fit_params):
+        """Fit every block, then the classifier on the fused features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data; a DataFrame when blocks select columns by name.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix for multi-label targets.
+
+        **fit_params : dict
+            ``sample_weight``, passed to the classifier's ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+        owner = type(self).__name__
+        y = _check_target(owner, y, classifier=True)
+        X = check_X(self, X)
+        if not is_classifier(self.classifier):
+            raise TypeError(
+                f"{owner}: classifier must be a classifier, got "
+                f"{type(self.classifier).__name__}; use EarlyFusionRegressor for "
+                "a regressor."
+            )
+        Z = self._fit_blocks(X, y)
+        params = {k: v for k, v in fit_params.items() if v is not None}
+        self.classifier_ = clone(self.classifier).fit(Z, y, **params)
+        return self
+
+    @property
+    def classes_(self):
+        """The classes of the fitted classifier."""
+        return self.classifier_.classes_
+
+    def predict(self, X):
+        """Predict class labels (or a label indicator matrix) for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        Z = self._fused_features(X)
+        return self.classifier_.predict(Z)
+
+    @available_if(_final_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities for X, from the classifier.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), or what the classifier \
+                returns for multi-label y
+            For multi-label y, :class:`~skfusion.keras.KerasMLPClassifier`
+            returns ``(n_samples, n_labels)``; scikit-learn's tree and
+            neighbour classifiers a list of ``(n_samples, 2)`` arrays, one per
+            label.
+        """
+        Z = self._fused_features(X)
+        return self.classifier_.predict_proba(Z)
+
+    @available_if(_final_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """The classifier's log-probabilities for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        Z = self._fused_features(X)
+        return self.classifier_.predict_log_proba(Z)
+
+    @available_if(_final_has("decision_function"))
+    def decision_function(self, X):
+        """The classifier's decision function on the fused features of X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        Z = self._fused_features(X)
+        return self.classifier_.decision_function(Z)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            tags.classifier_tags.multi_label = get_tags(self.classifier).classifier_tags.multi_label
+        except Exception:
+            pass
+        return tags
+
+
+class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
+    """Feature-level fusion for regression: per-modality features, scaled,
+    one regressor on top.
+
+    Parameters
+    ----------
+    encoders : list of (str, transformer, columns) or (str, transformer) tuples
+        The blocks, as in :class:`EarlyFusionClassifier`.
+
+    regressor : estimator
+        The regressor fitted on the fused features (cloned); its parameters
+        are searchable as ``regressor__<param>``.
+
+    block_scaling : {"l2", "standard"} or None, default="l2"
+        Per-block scaling, as in :class:`EarlyFusionClassifier`.
+
+    block_weights : dict or array-like of shape (n_blocks,), default=None
+        Per-block weights, as in :class:`EarlyFusionClassifier`.
+
+    projection : int or transformer, default=None
+        Per-block projection, as in :class:`EarlyFusionClassifier`.
+
+    n_jobs : int, default=None
+        Number of blocks fitted in parallel through joblib.
+
+    memory : str, joblib.Memory or None, default=None
+        Cache for the block transformers' fits.
+
+    verbose : bool, default=False
+        Reserved for progress messages.
+
+    Attributes
+    ----------
+    encoders_ : list of transformers
+        The fitted block transformers, without the dropped ones.
+
+    named_encoders_ : :class:`~sklearn.utils.Bunch`
+        Fitted block transformers by name.
+
+    regressor_ : estimator
+        The regressor fitted on the fused features.
+
+    output_indices_ : dict
+        Block name to the slice of the fused features it occupies.
+
+    n_features_in_ : int
+        Number of columns of X seen in ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X seen in ``fit``, when it had string column names.
+
+    See Also
+    --------
+    EarlyFusionClassifier : The classification sibling.
+    LateFusionRegressor : Fusion of per-modality predictions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skfusion import EarlyFusionRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(50, 5))
+    >>> y = X[:, 0] + 10 * X[:, 4]
+    >>> reg = EarlyFusionRegressor(
+    ...     [("wide", StandardScaler(), [0, 1, 2, 3]), ("narrow", "passthrough", [4])],
+    ...     Ridge(alpha=1e-3),
+    ... ).fit(X, y)
+    >>> reg.output_indices_
+    {'wide': slice(0, 4, None), 'narrow': slice(4, 5, None)}
+    >>> round(reg.score(X, y), 3)
+    1.0
+    """
+
+    _final_param = "regressor"
+
+    _parameter_constraints: dict = {
+        **_BaseEarlyFusion._parameter_constraints,
+        "regressor": [HasMethods(["fit", "predict"])],
+    }
+
+    def __init__(
+        self,
+        encoders,
+        regressor,
+        *,
+        block_scaling="l2",
+        block_weights=None,
+        projection=None,
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+    ):
+        super().__init__(
+            encoders,
+            regressor,
+            block_scaling=block_scaling,
+            block_weights=block_weights,
+            projection=projection,
+            n_jobs=n_jobs,
+            memory=memory,
+            verbose=verbose,
+        )
+
+    @_fit_context(
+        # the blocks and the regressor are validated by their own fit
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y, **fit_params):
+        """Fit every block, then the regressor on the fused features.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        **fit_params : dict
+            ``sample_weight``, passed to the regressor's ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+        y = _check_target(type(self).__name__, y, classifier=False)
+        X = check_X(self, X)
+        Z = self._fit_blocks(X, y)
+        params = {k: v for k, v in fit_params.items() if v is not None}
+        self.regressor_ = clone(self.regressor).fit(Z, y, **params)
+        return self
+
+    def predict(self, X):
+        """Predict targets for X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        Z = self._fused_features(X)
+        return self.regressor_.predict(Z)
