@@ -23,6 +23,7 @@ EXTRAS = {
     "tensorflow": "keras",
     "PIL": "keras",
     "tqdm": "text",
+    "matplotlib": "plot",
 }
 
 

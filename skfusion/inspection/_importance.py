@@ -1,0 +1,505 @@
+"""Modality importance: how much a fitted estimator's score drops when one
+modality is shuffled (permutation) or taken away (masking)."""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import is_classifier, is_regressor
+from sklearn.metrics import check_scoring
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch, check_array, check_random_state
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._sklearn_compat import _get_column_indices
+
+#: public parameters that list a fusion estimator's modalities as
+#: ``(name, estimator[, columns])`` items, in the order they are looked for
+_MODALITY_PARAMS = ("estimators", "encoders")
+
+#: a string column whose values are mostly distinct is free text, whose
+#: neutral value is the empty string rather than its most frequent value
+_TEXT_DISTINCT_SHARE = 0.5
+
+_MASKING = ("auto", "missing", "baseline")
+
+
+def modality_importance(
+    estimator,
+    X,
+    y,
+    *,
+    modalities=None,
+    scoring=None,
+    n_repeats=5,
+    masking="auto",
+    n_jobs=None,
+    random_state=None,
+):
+    """Importance of each modality of a fitted estimator, by permutation and by masking.
+
+    Two measures per modality, both a decrease of the score on ``(X, y)``:
+
+    - **permutation**: the rows of all the modality's columns are shuffled
+      together (one permutation for the whole block, so the structure inside
+      the modality stays and only its link to the target and to the other
+      modalities breaks), ``n_repeats`` times; the importance is the baseline
+      score minus the permuted score, with its mean and spread over repeats;
+    - **masking** (leave one modality out): the modality's columns are
+      replaced once, deterministically, by missing values (``None`` in
+      string and object columns, ``NaN`` in numeric ones). A
+      :class:`~skfusion.LateFusionClassifier` with ``missing="renormalize"``
+      then predicts from its other members. Where the estimator cannot score
+      missing values there (``missing="error"``, an encoder that refuses
+      ``NaN``), the columns get a neutral value computed from ``X`` instead:
+      the median (lower median, an observed value) of a numeric column, the
+      empty string for free text (a string column whose values are mostly
+      distinct) and the most frequent value of any other column.
+      ``masking`` reports which was used.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted estimator. Its modalities are found in its public
+        parameters: the non-dropped ``(name, estimator, columns)`` items of
+        ``estimators`` (:class:`~skfusion.LateFusionClassifier`,
+        :class:`~skfusion.LateFusionRegressor`) or of ``encoders`` (early
+        fusion), callable column selectors resolved on ``X``. A
+        :class:`~sklearn.pipeline.Pipeline` whose last step is such an
+        estimator works when its members select columns by name and ``X``
+        has those names. Any other estimator needs ``modalities``.
+
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        Data to score on, usually held out: importances on the training data
+        tell what the estimator memorised. Sparse matrices are not supported.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets of ``X``.
+
+    modalities : dict, list of str or None, default=None
+        ``None`` uses every modality found in ``estimator``; a list of names
+        keeps some of them, in that order; a dict ``{name: columns}`` defines
+        the modalities itself (columns as in
+        :class:`~sklearn.compose.ColumnTransformer`: a name, a list of names,
+        ints, a slice, a boolean mask or a callable), whatever the estimator.
+        Modalities may share columns; each is shuffled or masked alone.
+
+    scoring : str, callable or None, default=None
+        One metric: ``None`` uses ``estimator.score``; otherwise anything
+        :func:`sklearn.metrics.check_scoring` accepts (a scorer name such as
+        ``"roc_auc"``, or a callable ``scorer(estimator, X, y)``). Greater
+        is better.
+
+    n_repeats : int, default=5
+        Number of permutations per modality.
+
+    masking : {"auto", "missing", "baseline"}, default="auto"
+        How a modality is left out: ``"missing"`` with missing values,
+        ``"baseline"`` with neutral values, ``"auto"`` with missing values
+        where the estimator can score them and neutral values elsewhere.
+
+    n_jobs : int or None, default=None
+        Jobs that score the modified copies of ``X`` in parallel through
+        joblib (over modalities and repeats). ``None`` means 1 unless in a
+        :func:`joblib.parallel_backend` context; ``-1`` uses every core. The
+        results do not depend on it.
+
+    random_state : int, RandomState instance or None, default=None
+        Draws the permutations; an int makes the results reproducible.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        With the following fields, each modality in the order of
+        ``modalities``:
+
+        modalities : list of str
+            The modality names.
+        columns : list of list
+            The columns of each modality: names for a DataFrame, positions
+            for an array.
+        baseline_score : float
+            Score of ``estimator`` on the unchanged ``X``.
+        importances : ndarray of shape (n_modalities, n_repeats)
+            Baseline score minus the score with the modality permuted, per
+            repeat.
+        importances_mean : ndarray of shape (n_modalities,)
+            Mean of ``importances`` over the repeats.
+        importances_std : ndarray of shape (n_modalities,)
+            Standard deviation of ``importances`` over the repeats (the
+            spread).
+        masking_importances : ndarray of shape (n_modalities,)
+            Baseline score minus the score with the modality left out.
+        masking : list of str
+            ``"missing"`` or ``"baseline"``: how each modality was left out.
+        score_name : str
+            The metric: the ``scoring`` name, ``"accuracy"`` or ``"r2"`` for
+            a classifier's or regressor's ``score``, else ``"score"``.
+
+    See Also
+    --------
+    ModalityImportanceDisplay : Plot these importances.
+    sklearn.inspection.permutation_importance : The same idea per column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skfusion import LateFusionRegressor
+    >>> from skfusion.inspection import modality_importance
+    >>> rng = np.random.RandomState(0)
+    >>> X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "noise"])
+    >>> y = 2 * X["a"] + X["b"]
+    >>> reg = LateFusionRegressor(
+    ...     [("ab", LinearRegression(), ["a", "b"]),
+    ...      ("noise", LinearRegression(), ["noise"])],
+    ...     missing="renormalize",
+    ... ).fit(X, y)
+    >>> result = modality_importance(reg, X, y, n_repeats=3, random_state=0)
+    >>> result.modalities
+    ['ab', 'noise']
+    >>> result.importances_mean.round(2).tolist()
+    [0.99, 0.0]
+
+    Left out, the noise modality stops diluting the fused prediction, so the
+    score rises and its masking importance is negative:
+
+    >>> result.masking, result.masking_importances.round(2).tolist()
+    (['missing', 'missing'], [0.75, -0.25])
+    """
+    owner = "modality_importance"
+    if not isinstance(n_repeats, Integral) or isinstance(n_repeats, bool) or n_repeats < 1:
+        raise ValueError(
+            f"{owner}: n_repeats must be an integer >= 1, got {n_repeats!r}; "
+            "it is the number of permutations per modality."
+        )
+    if masking not in _MASKING:
+        raise ValueError(
+            f"{owner}: masking must be one of {list(_MASKING)}, got {masking!r}."
+        )
+    if isinstance(scoring, (list, tuple, set, dict)):
+        raise ValueError(
+            f"{owner}: scoring must be one metric (a str, a callable or None), "
+            f"got {scoring!r}; call {owner} once per metric."
+        )
+    check_is_fitted(
+        estimator,
+        msg=(
+            f"{owner}: this %(name)s instance is not fitted yet; fit it before "
+            "computing the importance of its modalities."
+        ),
+    )
+    X = _check_X(X)
+    groups = _find_modalities(estimator, X, modalities)
+    names = list(groups)
+    scorer = check_scoring(estimator, scoring=scoring)
+    baseline_score = float(scorer(estimator, X, y))
+
+    rng = check_random_state(random_state)
+    n_samples = X.shape[0]
+    # drawn up front, so the results never depend on n_jobs or the backend
+    permutations = [[rng.permutation(n_samples) for _ in range(n_repeats)] for _ in names]
+    context = (scorer, estimator, X, y)
+    jobs = [
+        delayed(_permuted_score)(*context, name, groups[name], order)
+        for name, orders in zip(names, permutations)
+        for order in orders
+    ]
+    jobs += [delayed(_masked_score)(*context, name, groups[name], masking) for name in names]
+    scores = Parallel(n_jobs=n_jobs)(jobs)
+
+    n_permuted = len(names) * n_repeats
+    permuted = np.asarray(scores[:n_permuted], dtype=float).reshape(len(names), n_repeats)
+    masked = scores[n_permuted:]
+    importances = baseline_score - permuted
+    return Bunch(
+        modalities=names,
+        columns=[_column_labels(X, groups[name]) for name in names],
+        baseline_score=baseline_score,
+        importances=importances,
+        importances_mean=importances.mean(axis=1),
+        importances_std=importances.std(axis=1),
+        masking_importances=baseline_score - np.array([score for score, _ in masked]),
+        masking=[how for _, how in masked],
+        score_name=_score_name(estimator, scoring),
+    )
+
+
+def _check_X(X):
+    """A DataFrame as it is, anything else as a 2-D array that can hold None."""
+    owner = "modality_importance"
+    if sparse.issparse(X):
+        raise TypeError(
+            f"{owner}: X is a sparse matrix, whose absent entries cannot be told "
+            "from masked ones; pass a DataFrame or a dense array."
+        )
+    if hasattr(X, "iloc"):
+        if X.ndim != 2:
+            raise ValueError(
+                f"{owner}: X must be a DataFrame or a 2-D array, got a "
+                f"{type(X).__name__}; pass X[[column]] for one column."
+            )
+        return X
+    X = check_array(X, dtype=None, ensure_all_finite=False)
+    if X.dtype.kind in "US":
+        # fixed-width strings would store a masked None as the text 'None'
+        X = X.astype(object)
+    return X
+
+
+# -- which columns make each modality --------------------------------------
+
+
+def _find_modalities(estimator, X, modalities):
+    """``{name: column positions}`` of the modalities to measure."""
+    owner = "modality_importance"
+    if isinstance(modalities, dict):
+        if not modalities or not all(isinstance(name, str) for name in modalities):
+            raise ValueError(
+                f"{owner}: modalities must map modality names (str) to columns, "
+                f"got {modalities!r}."
+            )
+        declared = modalities
+    else:
+        declared = _declared_modalities(estimator, X)
+        if modalities is not None:
+            if isinstance(modalities, str) or not all(isinstance(m, str) for m in modalities):
+                raise TypeError(
+                    f"{owner}: modalities must be None, a list of modality names "
+                    f"or a dict {{name: columns}}, got {modalities!r}."
+                )
+            unknown = [m for m in modalities if m not in declared]
+            if unknown or not modalities:
+                raise ValueError(
+                    f"{owner}: unknown modality name(s) {unknown} in modalities; "
+                    f"{_describe(estimator)} has modalities {list(declared)}. Pick "
+                    "some of these, or define the modalities with a dict "
+                    "{name: columns}."
+                )
+            declared = {m: declared[m] for m in modalities}
+    if isinstance(modalities, dict):
+        where = {name: (f"modality {name!r}", "fix modalities") for name in declared}
+    else:
+        where = {
+            name: (f"member {name!r} of {_describe(estimator)}",
+                   "pass the columns the estimator was fitted on")
+            for name in declared
+        }
+    return {
+        name: _positions(columns, X, *where[name]) for name, columns in declared.items()
+    }
+
+
+def _declared_modalities(estimator, X):
+    """``{name: columns}`` of the non-dropped members an estimator declares."""
+    owner = "modality_importance"
+    in_pipeline = isinstance(estimator, Pipeline)
+    fusion = estimator[-1] if in_pipeline else estimator
+    params = fusion.get_params(deep=False) if hasattr(fusion, "get_params") else {}
+    param = next((p for p in _MODALITY_PARAMS if _is_member_list(params.get(p))), None)
+    if param is None:
+        raise ValueError(
+            f"{owner}: cannot find the modalities of {_describe(estimator)}: it has "
+            f"no {' or '.join(map(repr, _MODALITY_PARAMS))} parameter of (name, "
+            "estimator, columns) triples. Pass modalities={name: columns} to say "
+            "which columns form each modality."
+        )
+    declared = {}
+    for item in params[param]:
+        name, member = item[0], item[1]
+        if isinstance(member, str) and member == "drop":
+            continue
+        columns = item[2] if len(item) == 3 else None
+        if columns is None:
+            raise ValueError(
+                f"{owner}: member {name!r} of {_describe(estimator)} sees every "
+                "column of X (a (name, estimator) pair), so it is no modality of "
+                "its own; give the members column triples, or pass "
+                "modalities={name: columns}."
+            )
+        if callable(columns):
+            columns = columns(X)
+        if in_pipeline and not _is_names(columns):
+            raise ValueError(
+                f"{owner}: member {name!r} of the last step of {_describe(estimator)} "
+                f"selects columns {columns!r} of the transformed data, not of X; "
+                "pass modalities={name: columns} with the columns of X."
+            )
+        declared[name] = columns
+    return declared
+
+
+def _is_member_list(items):
+    return (
+        isinstance(items, (list, tuple))
+        and len(items) > 0
+        and all(
+            isinstance(item, (list, tuple)) and len(item) in (2, 3) and isinstance(item[0], str)
+            for item in items
+        )
+    )
+
+
+def _is_names(columns):
+    return isinstance(columns, str) or (
+        isinstance(columns, (list, tuple))
+        and len(columns) > 0
+        and all(isinstance(c, str) for c in columns)
+    )
+
+
+def _describe(estimator):
+    if isinstance(estimator, Pipeline):
+        return f"Pipeline(... {type(estimator[-1]).__name__})"
+    return type(estimator).__name__
+
+
+def _positions(columns, X, what, fix):
+    """Column positions of one modality in X, or a message naming ``what``
+    selects them and how to ``fix`` it."""
+    owner = "modality_importance"
+    if callable(columns):
+        columns = columns(X)
+    if hasattr(X, "columns") and _is_names(columns):
+        wanted = [columns] if isinstance(columns, str) else list(columns)
+        missing = [c for c in wanted if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"{owner}: {what} selects column(s) {missing} that X does not "
+                f"have (X has columns {list(X.columns)}); {fix}."
+            )
+    try:
+        positions = _get_column_indices(X, columns)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{owner}: {what} selects columns {columns!r} that cannot be taken "
+            f"from X ({type(X).__name__} with {X.shape[1]} columns); {fix}. "
+            f"Selecting them raised: {exc}"
+        ) from exc
+    if len(positions) == 0:
+        raise ValueError(
+            f"{owner}: {what} selects no column of X (columns {columns!r}); "
+            "a modality needs at least one column."
+        )
+    return list(positions)
+
+
+def _column_labels(X, positions):
+    if hasattr(X, "columns"):
+        return [X.columns[p] for p in positions]
+    return list(positions)
+
+
+# -- scoring modified copies of X --------------------------------------------
+
+
+def _permuted_score(scorer, estimator, X, y, name, positions, order):
+    """Score with the rows of a modality's columns shuffled by ``order``."""
+    if hasattr(X, "iloc"):
+        X_new = X.copy()
+        for p in positions:
+            X_new.isetitem(p, X.iloc[order, p].set_axis(X.index))
+    else:
+        X_new = X.copy()
+        X_new[:, positions] = X[np.ix_(order, positions)]
+    try:
+        return float(scorer(estimator, X_new, y))
+    except Exception as exc:
+        raise ValueError(
+            f"modality_importance: {_describe(estimator)} failed to score X with "
+            f"modality {name!r} permuted: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _masked_score(scorer, estimator, X, y, name, positions, masking):
+    """Score with a modality left out; returns ``(score, how)``."""
+    attempts = {"auto": ("missing", "baseline"), "missing": ("missing",), "baseline": ("baseline",)}
+    failures = []
+    for how in attempts[masking]:
+        fill = [_missing_value(_column(X, p)) if how == "missing" else _neutral_value(_column(X, p))
+                for p in positions]
+        try:
+            return float(scorer(estimator, _filled(X, positions, fill), y)), how
+        except Exception as exc:
+            failures.append((how, exc))
+    tried = "; ".join(
+        f"with {'missing' if how == 'missing' else 'neutral'} values it raised "
+        f"{type(exc).__name__}: {exc}"
+        for how, exc in failures
+    )
+    fix = (
+        "use masking='auto' to fall back to neutral values"
+        if masking == "missing"
+        else "pass modalities that the estimator can score without"
+    )
+    raise ValueError(
+        f"modality_importance: {_describe(estimator)} cannot score X with modality "
+        f"{name!r} (columns {_column_labels(X, positions)}) left out: {tried}. "
+        f"{fix[0].upper()}{fix[1:]}."
+    ) from failures[-1][1]
+
+
+def _column(X, position):
+    return X.iloc[:, position] if hasattr(X, "iloc") else pd.Series(X[:, position])
+
+
+def _missing_value(column):
+    return np.nan if pd.api.types.is_numeric_dtype(column.dtype) else None
+
+
+def _neutral_value(column):
+    """What a column holds when its modality says nothing: an observed,
+    typical value (the empty string for free text)."""
+    values = column.dropna()
+    if len(values) == 0:
+        return _missing_value(column)
+    numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
+        column.dtype
+    )
+    if numeric:
+        return values.quantile(0.5, interpolation="lower")
+    text = (
+        not isinstance(column.dtype, pd.CategoricalDtype)
+        and all(isinstance(v, str) for v in values)
+        and values.nunique() > _TEXT_DISTINCT_SHARE * len(values)
+    )
+    if text:
+        return ""
+    return values.mode().iloc[0]
+
+
+def _filled(X, positions, values):
+    """A copy of X with the column at each position set to one value."""
+    if hasattr(X, "iloc"):
+        X_new = X.copy()
+        for p, value in zip(positions, values):
+            # NaN goes into a float column, so integer columns can hold it
+            dtype = float if _is_nan(value) else X.dtypes.iloc[p]
+            X_new.isetitem(p, pd.Series([value] * X.shape[0], index=X.index, dtype=dtype))
+        return X_new
+    if X.dtype.kind in "biu" and any(_is_nan(value) for value in values):
+        X_new = X.astype(float)
+    else:
+        X_new = X.copy()
+    for p, value in zip(positions, values):
+        X_new[:, p] = value
+    return X_new
+
+
+def _is_nan(value):
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _score_name(estimator, scoring):
+    if isinstance(scoring, str):
+        return scoring
+    if scoring is not None:
+        return getattr(scoring, "__name__", "score")
+    if is_classifier(estimator):
+        return "accuracy"
+    if is_regressor(estimator):
+        return "r2"
+    return "score"

@@ -1,0 +1,508 @@
+import sys
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TABULAR, TEXT
+from joblib import parallel_config
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingRegressor, VotingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+import skfusion
+from skfusion import EarlyFusionClassifier, LateFusionClassifier, LateFusionRegressor
+from skfusion.encoders import TabularEncoder
+from skfusion.inspection import ModalityImportanceDisplay, modality_importance
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
+def split(reviews):
+    """400 reviews to fit on, 200 held out to measure on."""
+    X, y = reviews
+    return X.iloc[:400], y.iloc[:400], X.iloc[400:], y.iloc[400:]
+
+
+@pytest.fixture
+def late(split, members):
+    X, y, _, _ = split
+    return LateFusionClassifier(members, missing="renormalize").fit(X, y)
+
+
+def test_text_matters_more_than_tabular(late, split):
+    *_, X_test, y_test = split
+    result = modality_importance(late, X_test, y_test, scoring="roc_auc", random_state=0)
+
+    assert result.modalities == ["text", "tab"]
+    assert result.columns == [[TEXT], TABULAR]
+    assert result.score_name == "roc_auc"
+    assert result.baseline_score == pytest.approx(
+        roc_auc_score(y_test, late.predict_proba(X_test)[:, 1])
+    )
+    assert result.importances.shape == (2, 5)
+    np.testing.assert_allclose(result.importances_mean, result.importances.mean(axis=1))
+    np.testing.assert_allclose(result.importances_std, result.importances.std(axis=1))
+    # reviews say whether they recommend; age and department do not (on 400
+    # reviews the table only adds noise to the fused probabilities)
+    text, tab = result.importances_mean
+    assert text > 0.05
+    assert text > tab + 0.05
+    assert tab < 0.02
+    assert result.masking_importances[0] > result.masking_importances[1]
+    # without its text a review falls back on the table; without the table,
+    # the held-out reviews that have no text would have nothing left, so the
+    # table is replaced by neutral values instead
+    assert result.masking == ["missing", "baseline"]
+    assert result.masking_importances[0] > 0.05
+
+
+def test_default_scoring_is_the_estimator_score(late, split):
+    *_, X_test, y_test = split
+    result = modality_importance(late, X_test, y_test, n_repeats=2, random_state=0)
+    assert result.score_name == "accuracy"
+    assert result.baseline_score == pytest.approx(late.score(X_test, y_test))
+
+
+def test_same_random_state_same_results(late, split):
+    *_, X_test, y_test = split
+    first = modality_importance(late, X_test, y_test, scoring="roc_auc", n_repeats=3, random_state=7)
+    again = modality_importance(
+        late, X_test, y_test, scoring="roc_auc", n_repeats=3,
+        random_state=np.random.RandomState(7),
+    )
+    with parallel_config(backend="threading"):
+        parallel = modality_importance(
+            late, X_test, y_test, scoring="roc_auc", n_repeats=3, random_state=7, n_jobs=2
+        )
+    other = modality_importance(late, X_test, y_test, scoring="roc_auc", n_repeats=3, random_state=8)
+
+    for result in (again, parallel):
+        np.testing.assert_array_equal(result.importances, first.importances)
+        np.testing.assert_array_equal(result.masking_importances, first.masking_importances)
+    assert not np.array_equal(other.importances, first.importances)
+    # masking is deterministic: it does not draw
+    np.testing.assert_array_equal(other.masking_importances, first.masking_importances)
+
+
+def test_pure_noise_modality_is_near_zero(reviews, members):
+    X, y = reviews
+    rng = np.random.RandomState(0)
+    X = X.assign(noise0=rng.normal(size=len(X)), noise1=rng.normal(size=len(X)))
+    noise = ("noise", LogisticRegression(), ["noise0", "noise1"])
+    fusion = LateFusionClassifier([*members, noise], missing="renormalize").fit(X[:400], y[:400])
+
+    result = modality_importance(
+        fusion, X[400:], y[400:], scoring="roc_auc", n_repeats=5, random_state=0
+    )
+    assert result.modalities == ["text", "tab", "noise"]
+    text, _, noise_mean = result.importances_mean
+    assert abs(noise_mean) < 0.01
+    assert result.importances_std[2] < 0.03
+    assert text > 10 * abs(noise_mean)
+
+
+def test_permutation_shuffles_a_modality_jointly():
+    """Rows of a modality move together; every other column stays put."""
+    X = pd.DataFrame({"a": np.arange(50.0), "b": np.arange(50.0) * 10, "c": np.arange(50.0)})
+    recorder = _Recorder().fit(X, None)
+    modality_importance(recorder, X, None, modalities={"ab": ["a", "b"]}, n_repeats=2,
+                        masking="baseline", random_state=0)
+
+    permuted = recorder.seen_[1:3]
+    for X_perm in permuted:
+        assert not X_perm["a"].equals(X["a"])
+        np.testing.assert_array_equal(X_perm["b"], X_perm["a"] * 10)
+        assert X_perm["c"].equals(X["c"])
+        assert sorted(X_perm["a"]) == list(X["a"])
+
+
+def test_masking_values():
+    X = pd.DataFrame({
+        "count": [1, 2, 3, 4, 100],
+        "text": ["a long review", "so comfy", "runs small", None, "love it"],
+        "kind": pd.Series(["top", "dress", "top", "top", "pants"], dtype="category"),
+        "flag": [True, False, True, True, False],
+    })
+    columns = ["count", "text", "kind", "flag"]
+    recorder = _Recorder().fit(X, None)
+
+    result = modality_importance(recorder, X, None, modalities={"all": columns},
+                                 n_repeats=1, masking="missing")
+    missing = recorder.seen_[-1]
+    assert result.masking == ["missing"]
+    assert missing[columns].isna().all().all()
+    assert missing["count"].dtype == float
+
+    result = modality_importance(recorder, X, None, modalities={"all": columns},
+                                 n_repeats=1, masking="baseline")
+    neutral = recorder.seen_[-1]
+    assert result.masking == ["baseline"]
+    # an observed median, empty text, the most frequent category and flag
+    assert neutral["count"].tolist() == [3] * 5
+    assert neutral["text"].tolist() == [""] * 5
+    assert neutral["kind"].tolist() == ["top"] * 5
+    assert neutral["kind"].dtype == X["kind"].dtype
+    assert neutral["flag"].tolist() == [True] * 5
+
+
+def test_masking_values_on_arrays():
+    X = np.array([[1, 5], [2, 6], [4, 7]])
+    recorder = _Recorder().fit(X, None)
+    modality_importance(recorder, X, None, modalities={"first": [0]}, n_repeats=1,
+                        masking="missing")
+    masked = recorder.seen_[-1]
+    assert np.isnan(masked[:, 0]).all()
+    np.testing.assert_array_equal(masked[:, 1], X[:, 1])
+
+    modality_importance(recorder, X, None, modalities={"first": [0]}, n_repeats=1,
+                        masking="baseline")
+    np.testing.assert_array_equal(recorder.seen_[-1][:, 0], [2, 2, 2])
+
+
+def test_masking_falls_back_to_neutral_values(split, members):
+    X, y, X_test, y_test = split
+    X, X_test = X.dropna(subset=[TEXT]), X_test.dropna(subset=[TEXT])
+    y, y_test = y.loc[X.index], y_test.loc[X_test.index]
+    strict = LateFusionClassifier(members, missing="error").fit(X, y)
+
+    result = modality_importance(strict, X_test, y_test, scoring="roc_auc", random_state=0)
+    assert result.masking == ["baseline", "baseline"]
+    assert np.isfinite(result.masking_importances).all()
+    assert result.masking_importances[0] > result.masking_importances[1]
+
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: LateFusionClassifier cannot score X with modality "
+        r"'text' \(columns \['Review Text'\]\) left out: with missing values it "
+        r"raised ValueError: .*missing='renormalize'.*masking='auto'"
+    )):
+        modality_importance(strict, X_test, y_test, masking="missing")
+
+
+def test_early_fusion(reviews):
+    X, y = reviews
+    X = X.dropna(subset=[TEXT])
+    y = y.loc[X.index]
+    fusion = EarlyFusionClassifier(
+        [
+            ("text", TfidfVectorizer(min_df=2), TEXT),
+            ("tab", TabularEncoder(), ["Age", "Department Name", "Class Name"]),
+            ("title", "drop", "Title"),
+        ],
+        LogisticRegression(),
+    ).fit(X[:350], y[:350])
+
+    result = modality_importance(fusion, X[350:], y[350:], scoring="roc_auc",
+                                 n_repeats=3, random_state=0)
+    # the dropped block is no modality
+    assert result.modalities == ["text", "tab"]
+    # TfidfVectorizer refuses a missing review: the text becomes empty instead
+    assert result.masking[0] == "baseline"
+    assert result.importances_mean[0] > result.importances_mean[1] + 0.05
+    assert result.masking_importances[0] > result.masking_importances[1]
+
+
+def test_regressor(reviews):
+    X, _ = reviews
+    X = X.dropna(subset=[TEXT])
+    y = X.pop("Rating").astype(float)
+    fusion = LateFusionRegressor(
+        [
+            ("text", make_pipeline(TfidfVectorizer(min_df=2), Ridge()), TEXT),
+            ("tab", make_pipeline(
+                make_column_transformer(
+                    (OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                     ["Department Name"]),
+                    remainder="passthrough",
+                ),
+                HistGradientBoostingRegressor(max_iter=20, random_state=0),
+            ), ["Age", "Department Name"]),
+        ],
+        missing="renormalize",
+    ).fit(X[:350], y[:350])
+
+    result = modality_importance(fusion, X[350:], y[350:], n_repeats=3, random_state=0)
+    assert result.score_name == "r2"
+    assert result.baseline_score == pytest.approx(fusion.score(X[350:], y[350:]))
+    assert result.masking == ["missing", "missing"]
+    assert result.importances_mean[0] > 0.1
+    assert result.importances_mean[0] > result.importances_mean[1] + 0.1
+
+
+def test_explicit_modalities_for_any_estimator(split):
+    X, y, X_test, y_test = split
+    pipe = make_pipeline(
+        make_column_transformer(
+            (TfidfVectorizer(min_df=2), TEXT),
+            (OneHotEncoder(handle_unknown="ignore"), ["Department Name"]),
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X.fillna({TEXT: ""}), y)
+    X_test = X_test.fillna({TEXT: ""})
+
+    result = modality_importance(
+        pipe, X_test, y_test, modalities={"words": TEXT, "department": ["Department Name"]},
+        scoring="roc_auc", n_repeats=3, random_state=0,
+    )
+    assert result.modalities == ["words", "department"]
+    assert result.importances_mean[0] > result.importances_mean[1] + 0.1
+    # ColumnTransformer cannot take a missing review: it gets an empty one
+    assert result.masking == ["baseline", "missing"]
+
+
+def test_modalities_by_name_keep_some_in_order(late, split):
+    *_, X_test, y_test = split
+    result = modality_importance(late, X_test, y_test, modalities=["tab", "text"], n_repeats=1)
+    assert result.modalities == ["tab", "text"]
+
+
+def test_modalities_with_callable_and_positions(split):
+    X, y, X_test, y_test = split
+    numeric = X[["Age", "Positive Feedback Count"]]
+    fusion = LateFusionClassifier([
+        ("age", LogisticRegression(), [0]),
+        ("feedback", LogisticRegression(), lambda X: [1]),
+    ]).fit(numeric.to_numpy(), y)
+    result = modality_importance(
+        fusion, X_test[["Age", "Positive Feedback Count"]].to_numpy(), y_test,
+        n_repeats=1, random_state=0,
+    )
+    assert result.modalities == ["age", "feedback"]
+    assert result.columns == [[0], [1]]
+
+
+def test_pipeline_ending_in_fusion(split, members):
+    X, y, X_test, y_test = split
+    pipe = make_pipeline(FunctionTransformer(), LateFusionClassifier(members, missing="renormalize"))
+    pipe.fit(X, y)
+    result = modality_importance(pipe, X_test, y_test, scoring="roc_auc", n_repeats=2,
+                                 random_state=0)
+    direct = modality_importance(pipe[-1], X_test, y_test, scoring="roc_auc", n_repeats=2,
+                                 random_state=0)
+    assert result.modalities == ["text", "tab"]
+    np.testing.assert_allclose(result.importances, direct.importances)
+
+
+def test_top_level_names():
+    assert skfusion.modality_importance is modality_importance
+    assert skfusion.ModalityImportanceDisplay is ModalityImportanceDisplay
+    assert skfusion.inspection.modality_importance is modality_importance
+
+
+# -- errors -------------------------------------------------------------------
+
+
+def test_unfitted_estimator(reviews, members):
+    X, y = reviews
+    with pytest.raises(ValueError, match=(
+        "modality_importance: this LateFusionClassifier instance is not fitted yet; "
+        "fit it before"
+    )):
+        modality_importance(LateFusionClassifier(members), X, y)
+
+
+@pytest.mark.parametrize("n_repeats", [0, -1, 1.5, True])
+def test_n_repeats_below_one(late, split, n_repeats):
+    *_, X_test, y_test = split
+    with pytest.raises(ValueError, match=(
+        rf"modality_importance: n_repeats must be an integer >= 1, got {n_repeats!r}"
+    )):
+        modality_importance(late, X_test, y_test, n_repeats=n_repeats)
+
+
+def test_unknown_modality_name(late, split):
+    *_, X_test, y_test = split
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: unknown modality name\(s\) \['txt'\] in modalities; "
+        r"LateFusionClassifier has modalities \['text', 'tab'\]"
+    )):
+        modality_importance(late, X_test, y_test, modalities=["txt", "tab"])
+
+
+def test_modalities_of_wrong_type(late, split):
+    *_, X_test, y_test = split
+    with pytest.raises(TypeError, match="modalities must be None, a list of modality names"):
+        modality_importance(late, X_test, y_test, modalities="text")
+
+
+def test_column_not_in_X(late, split):
+    *_, X_test, y_test = split
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: modality 'tab' selects column\(s\) \['Height'\] that X "
+        r"does not have \(X has columns \['Clothing ID'.*\]\); fix modalities"
+    )):
+        modality_importance(late, X_test, y_test, modalities={"tab": ["Age", "Height"]})
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: member 'text' of LateFusionClassifier selects "
+        r"column\(s\) \['Review Text'\] that X does not have .*; pass the columns the "
+        "estimator was fitted on"
+    )):
+        # the estimator's own modalities: it says which member lacks its column
+        modality_importance(late, X_test.drop(columns=TEXT), y_test)
+
+
+def test_positions_out_of_range():
+    X = np.zeros((4, 2))
+    recorder = _Recorder().fit(X, None)
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: modality 'far' selects columns \[5\] that cannot be "
+        r"taken from X \(ndarray with 2 columns\); fix modalities. Selecting them "
+        "raised"
+    )):
+        modality_importance(recorder, X, None, modalities={"far": [5]})
+
+
+def test_no_discoverable_modalities(split):
+    X, y, X_test, y_test = split
+    numeric = ["Age", "Positive Feedback Count"]
+    lr = LogisticRegression().fit(X[numeric], y)
+    with pytest.raises(ValueError, match=(
+        "modality_importance: cannot find the modalities of LogisticRegression: it has "
+        r"no 'estimators' or 'encoders' parameter.*Pass modalities=\{name: columns\}"
+    )):
+        modality_importance(lr, X_test[numeric], y_test)
+
+
+def test_members_that_see_every_column(split):
+    X, y, X_test, y_test = split
+    numeric = ["Age", "Positive Feedback Count"]
+    voting = VotingClassifier([("lr", LogisticRegression()), ("lr2", LogisticRegression(C=0.1))])
+    voting.fit(X[numeric], y)
+    with pytest.raises(ValueError, match=(
+        "modality_importance: member 'lr' of VotingClassifier sees every column of X"
+    )):
+        modality_importance(voting, X_test[numeric], y_test)
+
+
+def test_pipeline_with_positional_members(split):
+    X, y, X_test, y_test = split
+    numeric = X[["Age", "Positive Feedback Count"]]
+    pipe = make_pipeline(
+        FunctionTransformer(),
+        LateFusionClassifier([("age", LogisticRegression(), [0]),
+                              ("feedback", LogisticRegression(), [1])]),
+    ).fit(numeric.to_numpy(), y)
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: member 'age' of the last step of "
+        r"Pipeline\(\.\.\. LateFusionClassifier\) selects columns \[0\] of the "
+        "transformed data"
+    )):
+        modality_importance(pipe, numeric.to_numpy(), y)
+
+
+def test_bad_masking_scoring_and_sparse_X(late, split):
+    from scipy import sparse
+
+    *_, X_test, y_test = split
+    with pytest.raises(ValueError, match="masking must be one of"):
+        modality_importance(late, X_test, y_test, masking="zeros")
+    with pytest.raises(ValueError, match="scoring must be one metric"):
+        modality_importance(late, X_test, y_test, scoring=["roc_auc", "accuracy"])
+    recorder = _Recorder().fit(np.zeros((3, 2)), None)
+    with pytest.raises(TypeError, match="X is a sparse matrix"):
+        modality_importance(recorder, sparse.csr_matrix(np.eye(3)), None, modalities={"a": [0]})
+
+
+def test_member_error_names_the_modality():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0]})
+    fragile = _Recorder(fail_when_changed="b").fit(X, None)
+    with pytest.raises(ValueError, match=(
+        "modality_importance: _Recorder failed to score X with modality 'B' permuted: "
+        "RuntimeError: column b changed"
+    )):
+        modality_importance(fragile, X, None, modalities={"A": ["a"], "B": ["b"]},
+                            random_state=0)
+
+
+# -- display ------------------------------------------------------------------
+
+
+def test_display_from_estimator(late, split):
+    *_, X_test, y_test = split
+    disp = ModalityImportanceDisplay.from_estimator(
+        late, X_test, y_test, scoring="roc_auc", n_repeats=3, random_state=0
+    )
+    result = modality_importance(late, X_test, y_test, scoring="roc_auc", n_repeats=3,
+                                 random_state=0)
+
+    assert len(disp.bars_) == 2
+    assert len(disp.masking_bars_) == 2
+    assert [label.get_text() for label in disp.ax_.get_yticklabels()] == ["text", "tab"]
+    np.testing.assert_allclose([bar.get_width() for bar in disp.bars_], result.importances_mean)
+    np.testing.assert_allclose(
+        [bar.get_width() for bar in disp.masking_bars_], result.masking_importances
+    )
+    # the table was masked with neutral values: its bar is hatched
+    assert [bar.get_hatch() for bar in disp.masking_bars_] == [None, "//"]
+    # error bars span mean ± std
+    segments = disp.bars_.errorbar.lines[2][0].get_segments()
+    np.testing.assert_allclose(
+        [seg[1, 0] - seg[0, 0] for seg in segments], 2 * result.importances_std
+    )
+    assert disp.ax_.get_xlabel() == "Decrease in roc_auc"
+    assert disp.ax_.get_title() == "Modality importance: LateFusionClassifier"
+    legend = [text.get_text() for text in disp.ax_.get_legend().get_texts()]
+    assert legend == ["permuted (mean ± std over 3)", "left out (masked); hatched: neutral values"]
+    assert disp.figure_ is disp.ax_.figure
+
+
+def test_display_plot_on_given_axes_without_masking(late, split):
+    import matplotlib.pyplot as plt
+
+    *_, X_test, y_test = split
+    result = modality_importance(late, X_test, y_test, n_repeats=2, random_state=0)
+    _, ax = plt.subplots()
+    disp = ModalityImportanceDisplay(result).plot(ax=ax, show_masking=False,
+                                                  bar_kw={"color": "tab:green"})
+    assert disp.ax_ is ax
+    assert disp.masking_bars_ is None
+    assert len(ax.patches) == 2
+    assert matplotlib.colors.to_hex(disp.bars_[0].get_facecolor()) == matplotlib.colors.to_hex(
+        "tab:green"
+    )
+    assert ax.get_title() == ""
+    assert ax.get_xlabel() == "Decrease in accuracy"
+
+
+def test_display_without_matplotlib(late, split, monkeypatch):
+    *_, X_test, y_test = split
+    result = modality_importance(late, X_test, y_test, n_repeats=1, random_state=0)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r'pip install "skfusion\[plot\]"'):
+        ModalityImportanceDisplay(result).plot()
+    with pytest.raises(ImportError, match=r"ModalityImportanceDisplay.from_estimator needs"):
+        ModalityImportanceDisplay.from_estimator(late, X_test, y_test)
+
+
+class _Recorder(ClassifierMixin, BaseEstimator):
+    """Scores 1.0 and keeps every X it is scored on; optionally fails when a
+    column differs from the one seen in fit."""
+
+    def __init__(self, fail_when_changed=None):
+        self.fail_when_changed = fail_when_changed
+
+    def fit(self, X, y):
+        self.X_ = X.copy()
+        self.seen_ = []
+        return self
+
+    def score(self, X, y):
+        self.seen_.append(X.copy())
+        column = self.fail_when_changed
+        if column is not None and not X[column].equals(self.X_[column]):
+            raise RuntimeError(f"column {column} changed")
+        return 1.0
