@@ -1,3 +1,4 @@
+import re
 import sys
 
 import matplotlib
@@ -335,8 +336,14 @@ def test_unknown_modality_name(late, split):
 
 def test_modalities_of_wrong_type(late, split):
     *_, X_test, y_test = split
-    with pytest.raises(TypeError, match="modalities must be None, a list of modality names"):
-        modality_importance(late, X_test, y_test, modalities="text")
+    for modalities in ("text", [], 3):
+        with pytest.raises(TypeError, match=(
+            "modality_importance: modalities must be None, a non-empty list of modality "
+            rf"names or a dict \{{name: columns\}}, got {re.escape(repr(modalities))}"
+        )):
+            modality_importance(late, X_test, y_test, modalities=modalities)
+    with pytest.raises(ValueError, match="modalities must map modality names"):
+        modality_importance(late, X_test, y_test, modalities={})
 
 
 def test_column_not_in_X(late, split):

@@ -262,34 +262,36 @@ def _find_modalities(estimator, X, modalities):
                 f"{owner}: modalities must map modality names (str) to columns, "
                 f"got {modalities!r}."
             )
-        declared = modalities
-    else:
-        declared = _declared_modalities(estimator, X)
-        if modalities is not None:
-            if isinstance(modalities, str) or not all(isinstance(m, str) for m in modalities):
-                raise TypeError(
-                    f"{owner}: modalities must be None, a list of modality names "
-                    f"or a dict {{name: columns}}, got {modalities!r}."
-                )
-            unknown = [m for m in modalities if m not in declared]
-            if unknown or not modalities:
-                raise ValueError(
-                    f"{owner}: unknown modality name(s) {unknown} in modalities; "
-                    f"{_describe(estimator)} has modalities {list(declared)}. Pick "
-                    "some of these, or define the modalities with a dict "
-                    "{name: columns}."
-                )
-            declared = {m: declared[m] for m in modalities}
-    if isinstance(modalities, dict):
-        where = {name: (f"modality {name!r}", "fix modalities") for name in declared}
-    else:
-        where = {
-            name: (f"member {name!r} of {_describe(estimator)}",
-                   "pass the columns the estimator was fitted on")
-            for name in declared
+        return {
+            name: _positions(columns, X, f"modality {name!r}", "fix modalities")
+            for name, columns in modalities.items()
         }
+    if modalities is not None and not (
+        isinstance(modalities, (list, tuple))
+        and len(modalities) > 0
+        and all(isinstance(name, str) for name in modalities)
+    ):
+        raise TypeError(
+            f"{owner}: modalities must be None, a non-empty list of modality names "
+            f"or a dict {{name: columns}}, got {modalities!r}."
+        )
+    declared = _declared_modalities(estimator, X)
+    if modalities is not None:
+        unknown = [name for name in modalities if name not in declared]
+        if unknown:
+            raise ValueError(
+                f"{owner}: unknown modality name(s) {unknown} in modalities; "
+                f"{_describe(estimator)} has modalities {list(declared)}. Pick "
+                "some of these, or define the modalities with a dict "
+                "{name: columns}."
+            )
+        declared = {name: declared[name] for name in modalities}
     return {
-        name: _positions(columns, X, *where[name]) for name, columns in declared.items()
+        name: _positions(
+            columns, X, f"member {name!r} of {_describe(estimator)}",
+            "pass the columns the estimator was fitted on",
+        )
+        for name, columns in declared.items()
     }
 
 
