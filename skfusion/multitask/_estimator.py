@@ -1,0 +1,681 @@
+"""One Keras model, a shared trunk and one head per task."""
+
+import contextlib
+import os
+import random
+import tempfile
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..fusion._base import check_X, select
+from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ._heads import KINDS, check_loss_weights, keras_objects, layer_tag, parse_tasks
+
+#: short names of the per-task metrics in ``history_``
+_METRIC_NAMES = {
+    "binary_accuracy": "accuracy",
+    "sparse_categorical_accuracy": "accuracy",
+    "mean_absolute_error": "mae",
+}
+
+
+
+def _has_classification_task(estimator):
+    """``predict_proba`` exists when a task classifies (or when ``tasks`` is
+    malformed, so that calling it reports the problem)."""
+    try:
+        kinds = [spec if isinstance(spec, str) else spec[0] for spec in estimator.tasks.values()]
+    except (AttributeError, TypeError, IndexError):
+        return True
+    return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
+
+
+class MultiTaskKerasEstimator(BaseEstimator):
+    """One Keras model that learns several targets at once.
+
+    A shared trunk of dense layers feeds one head per task: binary (a sigmoid
+    unit, binary cross-entropy), multiclass (softmax, cross-entropy),
+    multilabel (one sigmoid per label, binary cross-entropy) or regression (a
+    linear unit, mean squared error on the standardised target). With
+    ``inputs``, each modality gets its own transformer and dense encoder and
+    the trunk reads their concatenation: the multi-modal multi-task model.
+    Class labels of any type are encoded in ``fit`` and decoded in
+    ``predict``.
+
+    ``Y`` is a DataFrame with one column per task (several for a multilabel
+    task), so cross-validation and grid search split it like ``X``.
+
+    Parameters
+    ----------
+    tasks : dict
+        ``{name: kind}``, ``{name: (kind, columns)}`` or ``{name: (kind,
+        columns, branch)}``. ``kind`` is ``"binary"``, ``"multiclass"``,
+        ``"multilabel"`` or ``"regression"``; ``columns`` the task's Y column
+        (default, or None: the column named like the task; a multilabel task
+        names a list of 0/1 columns); ``branch`` a key of ``inputs`` whose
+        encoder output the head reads beside the shared trunk (default: the
+        trunk only), so a task can lean on the modality that matters to it.
+
+    inputs : dict or None, default=None
+        ``{branch: (columns, transformer)}`` or ``{branch: (columns,
+        transformer, layers)}``. Each branch's transformer (any scikit-learn
+        transformer, such as :class:`~skfusion.encoders.TextEncoder`,
+        :class:`~skfusion.encoders.TabularEncoder` or ``"passthrough"``) is
+        cloned and fitted on its columns of X; its output goes through dense
+        layers of widths ``layers`` (default: one layer as wide as the first
+        shared layer, 64 without shared layers) before the trunk. None: X is
+        numeric and feeds the trunk directly.
+
+    shared_layers : tuple of int, default=(128, 64)
+        Widths of the trunk's dense (ReLU) layers.
+
+    task_layers : tuple of int, default=()
+        Widths of the dense (ReLU) layers of each head before its output.
+
+    dropout : float, default=0.0
+        Dropout rate after every hidden layer.
+
+    loss_weights : dict, "uncertainty" or None, default=None
+        Weight of each task's loss in the sum that is trained: None for 1.0
+        each, a dict by task name (tasks left out get 1.0), or
+        ``"uncertainty"`` for weights learned with the model (Kendall et al.
+        2018): the loss is ``sum_i c_i exp(-s_i) L_i + s_i / 2`` with a
+        learned log-variance ``s_i`` per task, ``c_i = 1/2`` for regression
+        and 1 for classification.
+
+    optimizer : str, default="adam"
+        A Keras optimizer name.
+
+    learning_rate : float, default=1e-3
+        The optimizer's learning rate.
+
+    epochs : int, default=20
+        Passes over the training data.
+
+    batch_size : int, default=32
+        Rows per gradient step.
+
+    validation_split : float, default=0.0
+        Fraction of the rows (the last ones) held out to report validation
+        losses and, with ``early_stopping``, to decide when to stop.
+
+    early_stopping : bool, default=False
+        Stop when the validation loss (the training loss without a
+        validation split) has not improved for 5 epochs, and keep the best
+        weights.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling, for one fit,
+        without changing the global random state of Python, NumPy or the
+        backend.
+
+    verbose : int, default=0
+        Keras' training log level.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted model: one output per task, in the order of ``tasks``.
+
+    tasks_ : list of str
+        Task names, in model output order.
+
+    classes_ : dict
+        Per classification task, its classes (for a multilabel task, its
+        label columns).
+
+    transformers_ : dict
+        Per branch of ``inputs``, its fitted transformer.
+
+    history_ : dict of list
+        Per epoch: ``loss``, and per task ``<task>_loss`` (its term of the
+        trained loss, unweighted for fixed weights) and ``<task>_accuracy``
+        or ``<task>_mae``; ``val_``-prefixed with a validation split, and
+        ``<task>_weight`` (``c_i exp(-s_i)``) with ``"uncertainty"``.
+
+    n_features_in_ : int
+        Number of columns of X seen in ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X seen in ``fit``, for a DataFrame.
+
+    See Also
+    --------
+    task_scorer : Score (and search on) one task.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skfusion.multitask import MultiTaskKerasEstimator
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 3))
+    >>> Y = pd.DataFrame({"price": X[:, 0] * 2.0, "big": np.where(X[:, 1] > 0, "yes", "no")})
+    >>> model = MultiTaskKerasEstimator({"price": "regression", "big": "binary"},
+    ...                                 shared_layers=(8,), epochs=2, random_state=0)
+    >>> model.fit(X, Y).predict(X[:2]).columns.tolist()
+    ['price', 'big']
+    >>> model.predict_proba(X[:2])["big"].shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "tasks": [dict],
+        "inputs": [dict, None],
+        "shared_layers": [tuple, list],
+        "task_layers": [tuple, list],
+        "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
+        "loss_weights": [dict, StrOptions({"uncertainty"}), None],
+        "optimizer": [str],
+        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_split": [Interval(Real, 0.0, 1.0, closed="left")],
+        "early_stopping": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        tasks,
+        *,
+        inputs=None,
+        shared_layers=(128, 64),
+        task_layers=(),
+        dropout=0.0,
+        loss_weights=None,
+        optimizer="adam",
+        learning_rate=1e-3,
+        epochs=20,
+        batch_size=32,
+        validation_split=0.0,
+        early_stopping=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.tasks = tasks
+        self.inputs = inputs
+        self.shared_layers = shared_layers
+        self.task_layers = task_layers
+        self.dropout = dropout
+        self.loss_weights = loss_weights
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.early_stopping = early_stopping
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, Y):
+        """Fit the transformers of ``inputs`` and the model on every task.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Numeric features, or (with ``inputs``) the columns the branches
+            select.
+
+        Y : DataFrame of shape (n_samples, n_columns)
+            One column per task (a multilabel task: one 0/1 column per
+            label), named as in ``tasks``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        owner = type(self).__name__
+        branches = self._check_inputs()
+        heads = parse_tasks(owner, self.tasks, list(branches))
+        weights = check_loss_weights(owner, self.loss_weights, heads)
+        for param in ("shared_layers", "task_layers"):
+            _check_widths(owner, param, getattr(self, param))
+        Y = self._check_Y(X, Y)
+        for head in heads:
+            head.fit(Y)
+        self._branches_ = branches
+        self._heads_ = heads
+        features = self._features(X, fit=True)
+        targets = [head.encode(head.select(Y)) for head in heads]
+
+        keras = _import_keras()
+        with _seeded(keras, self.random_state):
+            model = self._build_model(keras, [f.shape[1] for f in features])
+            self._compile(keras, model, weights)
+            history, weight_log = self._train(keras, model, features, targets)
+        self.model_ = model
+        self.tasks_ = [head.name for head in heads]
+        self.classes_ = {
+            head.name: (head.classes_ if head.kind != "multilabel" else np.asarray(head.column_list))
+            for head in heads if head.is_classifier
+        }
+        self.history_ = self._rename_history(history, weight_log)
+        return self
+
+    def _check_inputs(self):
+        """``inputs`` as ``{branch: (columns, transformer, layers)}``."""
+        owner = type(self).__name__
+        if self.inputs is None:
+            return {}
+        if not self.inputs:
+            raise ValueError(
+                f"{owner}: inputs is an empty dict; give at least one branch "
+                "{name: (columns, transformer)} or None to use X as it is."
+            )
+        branches = {}
+        for name, spec in self.inputs.items():
+            if not isinstance(spec, tuple) or len(spec) not in (2, 3):
+                raise ValueError(
+                    f"{owner}: inputs[{name!r}] must be a tuple (columns, transformer) "
+                    f"or (columns, transformer, layers), got {spec!r}."
+                )
+            columns, transformer, *layers = spec
+            if layers:
+                layers = tuple(layers[0])
+                _check_widths(owner, f"inputs[{name!r}] layers", layers)
+            else:
+                layers = (self.shared_layers[0] if len(self.shared_layers) else 64,)
+            if not (transformer == "passthrough" or hasattr(transformer, "fit_transform")):
+                raise ValueError(
+                    f"{owner}: inputs[{name!r}] has transformer {transformer!r}; give a "
+                    "scikit-learn transformer (with fit_transform) or 'passthrough'."
+                )
+            branches[name] = (columns, transformer, layers)
+        return branches
+
+    def _check_Y(self, X, Y):
+        owner = type(self).__name__
+        if not isinstance(Y, pd.DataFrame):
+            raise ValueError(
+                f"{owner}: Y must be a pandas DataFrame with one column per task "
+                f"(a multilabel task: one per label), got {type(Y).__name__}; build "
+                "it with pandas.DataFrame({task: values, ...})."
+            )
+        if len(Y) != len(X):
+            raise ValueError(
+                f"{owner}: X has {len(X)} rows but Y has {len(Y)}; give one Y row "
+                "per row of X."
+            )
+        return Y
+
+    def _features(self, X, *, fit):
+        """The model's inputs: per branch (or for X itself) a float32 array."""
+        owner = type(self).__name__
+        if not self._branches_:
+            return [validate_data(self, X, dtype=np.float32, reset=fit)]
+        X = check_X(self, X)
+        validate_data(self, X, skip_check_array=True, reset=fit)
+        if fit:
+            self.transformers_ = {}
+        features = []
+        for name, (columns, transformer, _) in self._branches_.items():
+            _check_branch_columns(owner, name, columns, X, when="fit" if fit else "predict")
+            part = select(X, columns)
+            if transformer == "passthrough":
+                out = part
+            elif fit:
+                self.transformers_[name] = clone(transformer)
+                out = self.transformers_[name].fit_transform(part)
+            else:
+                out = self.transformers_[name].transform(part)
+            if sparse.issparse(out):
+                out = out.toarray()
+            out = np.asarray(out, dtype=np.float32)
+            out = out.reshape(len(out), -1)
+            if not np.isfinite(out).all():
+                raise ValueError(
+                    f"{owner}: inputs branch {name!r} gives NaN or infinite features "
+                    f"for {int((~np.isfinite(out).all(axis=1)).sum())} row(s); impute "
+                    "them in the branch's transformer (e.g. TabularEncoder)."
+                )
+            features.append(out)
+        return features
+
+    def _build_model(self, keras, widths):
+        """The functional model: per branch an input and dense encoder, the
+        shared trunk on their concatenation, one head per task."""
+        layers = keras.layers
+
+        def dense_stack(x, sizes, prefix):
+            for i, size in enumerate(sizes):
+                x = layers.Dense(size, activation="relu", name=f"{prefix}_dense{i}")(x)
+                if self.dropout:
+                    x = layers.Dropout(self.dropout, name=f"{prefix}_dropout{i}")(x)
+            return x
+
+        if self._branches_:
+            inputs, encoded = [], {}
+            for i, (name, (_, _, sizes)) in enumerate(self._branches_.items()):
+                tag = layer_tag(f"branch{i}", name)
+                inputs.append(keras.Input(shape=(widths[i],), name=f"{tag}_input"))
+                encoded[name] = dense_stack(inputs[-1], sizes, tag)
+            parts = list(encoded.values())
+            x = parts[0] if len(parts) == 1 else layers.Concatenate(name="fusion")(parts)
+        else:
+            inputs, encoded = [keras.Input(shape=(widths[0],), name="features")], {}
+            x = inputs[0]
+        trunk = dense_stack(x, self.shared_layers, "shared")
+        if self.loss_weights == "uncertainty":
+            TaskUncertainty, _ = keras_objects()
+            trunk = TaskUncertainty(len(self._heads_), name="task_uncertainty")(trunk)
+        outputs = []
+        for i, head in enumerate(self._heads_):
+            h = trunk
+            if head.on is not None:
+                h = layers.Concatenate(name=f"task{i}_with_branch")([trunk, encoded[head.on]])
+            h = dense_stack(h, self.task_layers, f"task{i}")
+            outputs.append(
+                layers.Dense(head.units, activation=head.activation,
+                             name=head.layer_name(i))(h)
+            )
+        return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs)
+
+    def _compile(self, keras, model, weights):
+        """Per-task losses and metrics; fixed weights, or each loss wrapped
+        with its learned log-variance."""
+        losses = [head.loss for head in self._heads_]
+        if weights == "uncertainty":
+            _, UncertaintyWeightedLoss = keras_objects()
+            layer = model.get_layer("task_uncertainty")
+            losses = [
+                UncertaintyWeightedLoss(loss, i, head.uncertainty_factor).bind(layer)
+                for i, (loss, head) in enumerate(zip(losses, self._heads_))
+            ]
+            weights = None
+        optimizer = keras.optimizers.get(
+            {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
+        )
+        model.compile(
+            optimizer=optimizer,
+            loss=losses,
+            loss_weights=weights,
+            metrics=[[head.metric] for head in self._heads_],
+        )
+
+    def _train(self, keras, model, features, targets):
+        """``model.fit``; returns Keras' history and, with uncertainty
+        weighting, each task's effective weight per epoch."""
+        callbacks, weight_log = [], []
+        if self.early_stopping:
+            monitor = "val_loss" if self.validation_split else "loss"
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=5, restore_best_weights=True))
+        if self.loss_weights == "uncertainty":
+            layer = model.get_layer("task_uncertainty")
+            factors = np.array([head.uncertainty_factor for head in self._heads_])
+            callbacks.append(keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: weight_log.append(
+                    factors * np.exp(-keras.ops.convert_to_numpy(layer.log_vars)))))
+        history = model.fit(
+            features if len(features) > 1 else features[0],
+            targets,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            validation_split=self.validation_split,
+            callbacks=callbacks,
+            verbose=self.verbose,
+        )
+        return history.history, weight_log
+
+    def _rename_history(self, history, weight_log):
+        """Keras' history keys (output layer and metric names) by task name."""
+        renamed = {}
+        for key, values in history.items():
+            prefix, name = ("val_", key[4:]) if key.startswith("val_") else ("", key)
+            for i, head in enumerate(self._heads_):
+                layer = head.layer_name(i)
+                if name.startswith(layer + "_"):
+                    metric = name[len(layer) + 1:]
+                    name = f"{head.name}_{_METRIC_NAMES.get(metric, metric)}"
+                    break
+            renamed[prefix + name] = [float(v) for v in values]
+        for i, head in enumerate(self._heads_):
+            if weight_log:
+                renamed[f"{head.name}_weight"] = [float(w[i]) for w in weight_log]
+        return renamed
+
+    # -- prediction ------------------------------------------------------
+
+    def _outputs(self, X):
+        """The model's raw output per task, as numpy arrays."""
+        check_is_fitted(self)
+        features = self._features(X, fit=False)
+        raw = _forward(self.model_, features)
+        return dict(zip(self.tasks_, raw))
+
+    def _head(self, task):
+        check_is_fitted(self)
+        for head in self._heads_:
+            if head.name == task:
+                return head
+        raise ValueError(
+            f"{type(self).__name__}: unknown task {task!r}; the tasks are "
+            f"{self.tasks_}."
+        )
+
+    def _predict_task(self, X, task, how):
+        head = self._head(task)
+        return getattr(head, how)(self._outputs(X)[task])
+
+    def predict(self, X):
+        """Predict every task.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Samples, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        Y_pred : DataFrame of shape (n_samples, n_columns)
+            The columns of Y each task was fitted on: class labels,
+            numbers, or 0/1 per label of a multilabel task. Indexed like
+            ``X`` when ``X`` is a DataFrame.
+        """
+        outputs = self._outputs(X)
+        columns = {}
+        for head in self._heads_:
+            decoded = head.decode(outputs[head.name])
+            if head.kind == "multilabel":
+                columns.update(zip(head.column_list, decoded.T))
+            else:
+                columns[head.columns] = decoded
+        return pd.DataFrame(columns, index=getattr(X, "index", None))
+
+    @available_if(_has_classification_task)
+    def predict_proba(self, X):
+        """Class probabilities of every classification task.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Samples, with the columns seen in ``fit``.
+
+        Returns
+        -------
+        proba : dict
+            Per classification task, an array of shape (n_samples,
+            n_classes) in the order of ``classes_[task]`` (a multilabel
+            task: the probability of each label).
+        """
+        outputs = self._outputs(X)
+        return {head.name: head.proba(outputs[head.name])
+                for head in self._heads_ if head.is_classifier}
+
+    def score(self, X, Y):
+        """Mean of the tasks' scores: accuracy for a classification task
+        (subset accuracy for a multilabel one), R² for a regression task.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Samples.
+
+        Y : DataFrame
+            True targets, with the columns of every task.
+
+        Returns
+        -------
+        score : float
+            The unweighted mean over tasks; use :func:`task_scorer` for one.
+        """
+        outputs = self._outputs(X)
+        Y = self._check_Y(X, Y)
+        return float(np.mean([head.score(head.select(Y).to_numpy(), outputs[head.name])
+                              for head in self._heads_]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state["model_"] = _model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state["model_"] = _model_from_bytes(state["model_"])
+        self.__dict__.update(state)
+
+
+def _check_widths(owner, param, widths):
+    if not all(isinstance(w, Integral) and not isinstance(w, bool) and w >= 1 for w in widths):
+        raise ValueError(
+            f"{owner}: {param} must be a tuple of layer widths (ints >= 1), got "
+            f"{widths!r}."
+        )
+
+
+def _check_branch_columns(owner, name, columns, X, *, when):
+    """A clear error when X lacks a column that an ``inputs`` branch selects."""
+    names = [columns] if isinstance(columns, (str, Integral)) else columns
+    if hasattr(X, "columns"):
+        try:
+            missing = [c for c in names if c not in X.columns]
+        except TypeError:  # a slice, mask or callable: left to select()
+            missing = []
+        if missing:
+            fix = ("fix the branch's columns or pass a DataFrame that has them"
+                   if when == "fit" else "pass the same columns as in fit")
+            raise ValueError(
+                f"{owner}: inputs branch {name!r} selects column(s) {missing} that X "
+                f"does not have at {when} time (X has columns {list(X.columns)}); "
+                f"{fix}."
+            )
+    elif any(isinstance(c, str) for c in names):
+        raise ValueError(
+            f"{owner}: inputs branch {name!r} selects columns by name ({columns!r}) "
+            f"but X is a {type(X).__name__} without column names; pass a DataFrame "
+            "or select by position."
+        )
+
+
+# -- Keras plumbing ----------------------------------------------------------
+
+
+def _import_keras():
+    from ..encoders._base import import_optional
+
+    return import_optional("keras", owner="MultiTaskKerasEstimator")
+
+
+@contextlib.contextmanager
+def _seeded(keras, random_state):
+    """Seed Keras (weights, dropout), NumPy, Python and the backend for one
+    fit, and put every global random state back afterwards."""
+    if random_state is None:
+        yield
+        return
+    from keras.src.backend.common import global_state
+
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    backend = keras.backend.backend()
+    saved = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "keras": {k: global_state.get_global_attribute(k)
+                  for k in ("global_random_seed", "global_seed_generator")},
+    }
+    if backend == "torch":
+        import torch
+
+        saved["torch"] = torch.get_rng_state()
+    elif backend == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+
+        saved["tensorflow"] = context.global_seed()
+    global_state.set_global_attribute("global_random_seed", seed)
+    global_state.set_global_attribute("global_seed_generator", None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if backend == "torch":
+        torch.manual_seed(seed)
+    elif backend == "tensorflow":
+        tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved["python"])
+        np.random.set_state(saved["numpy"])
+        for key, value in saved["keras"].items():
+            global_state.set_global_attribute(key, value)
+        if backend == "torch":
+            torch.set_rng_state(saved["torch"])
+        elif backend == "tensorflow":
+            tf.random.set_seed(saved["tensorflow"])
+
+
+def _forward(model, features, chunk=8192):
+    """The model's outputs as numpy arrays, by direct calls in chunks
+    (``model.predict`` costs a data pipeline per call)."""
+    import keras
+
+    no_grad = contextlib.nullcontext()
+    if keras.backend.backend() == "torch":
+        import torch
+
+        no_grad = torch.no_grad()
+    n = len(features[0])
+    parts = []
+    with no_grad:
+        for start in range(0, max(n, 1), chunk):
+            batch = [f[start:start + chunk] for f in features]
+            out = model(batch if len(batch) > 1 else batch[0], training=False)
+            parts.append([keras.ops.convert_to_numpy(o) for o in out])
+    return [np.concatenate(p) for p in zip(*parts)]
+
+
+def _model_to_bytes(model):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _model_from_bytes(data):
+    keras = _import_keras()
+    keras_objects()  # registers the custom layer before loading
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        with open(path, "wb") as f:
+            f.write(data)
+        return keras.saving.load_model(path, compile=False)

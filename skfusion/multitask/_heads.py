@@ -1,0 +1,427 @@
+"""Task heads: per task kind, how the targets are encoded for Keras, the
+output layer, loss and metric, and how outputs become predictions again.
+
+Also the learned homoscedastic task weighting of Kendall, Gal & Cipolla
+(2018) as Keras objects. Keras is imported only when a model is built.
+"""
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, r2_score
+
+#: the task kinds, in the order error messages list them
+KINDS = ("binary", "multiclass", "multilabel", "regression")
+
+
+class _Head:
+    """One task: its Y column(s), target encoding, output layer and score.
+
+    Subclasses set the Keras side (``activation``, ``loss``, ``metric``) and
+    implement ``_fit``, ``encode``, ``decode`` and ``proba``.
+    """
+
+    kind = None
+    is_classifier = True
+    #: Kendall et al.'s factor on exp(-s) * loss: 1/2 for a Gaussian
+    #: likelihood (regression), 1 for a softmax/sigmoid likelihood
+    uncertainty_factor = 1.0
+
+    def __init__(self, owner, name, columns, on=None):
+        self.owner = owner
+        self.name = name
+        self.columns = columns
+        self.on = on
+
+    @property
+    def column_list(self):
+        """The Y columns of the task, as a list."""
+        return list(self.columns) if isinstance(self.columns, list) else [self.columns]
+
+    def fit(self, Y):
+        """Learn the target encoding from ``Y`` (the whole multi-task Y)."""
+        self._fit(self.select(Y))
+        return self
+
+    def select(self, Y):
+        """The task's targets out of ``Y``, with a clear error when a column
+        is missing."""
+        missing = [c for c in self.column_list if c not in Y.columns]
+        if missing:
+            fix = (
+                f"add it to Y or name the task's column with tasks={{{self.name!r}: "
+                f"({self.kind!r}, <column>)}}"
+                if len(self.column_list) == 1
+                else "add them to Y or fix the task's columns"
+            )
+            raise ValueError(
+                f"{self.owner}: Y has no column {missing[0]!r} for task {self.name!r}"
+                f" ({self.kind}; Y has columns {list(Y.columns)}); {fix}."
+            )
+        return Y[self.columns]
+
+    def _check_no_missing(self, y):
+        n_missing = int(pd.isna(y).sum())
+        if n_missing:
+            raise ValueError(
+                f"{self.owner}: task {self.name!r} ({self.kind}) has {n_missing} "
+                f"missing value(s) (NaN/None) in column {self.columns!r}; drop "
+                "or impute those rows of X and Y before fitting."
+            )
+
+    def score(self, y_true, output):
+        """The task's default score: accuracy, or R² for regression."""
+        return float(accuracy_score(np.asarray(y_true), self.decode(output)))
+
+    def output_columns(self):
+        """Columns of ``predict``'s DataFrame for this task."""
+        return self.column_list
+
+    def layer_name(self, index):
+        """The name of the task's output layer."""
+        return layer_tag(f"task{index}", self.name)
+
+
+class _LabelHead(_Head):
+    """A task with one label column (binary or multiclass)."""
+
+    def _fit(self, y):
+        self._check_no_missing(y)
+        self.classes_ = np.unique(np.asarray(y))
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{self.owner}: task {self.name!r} ({self.kind}) has a single class "
+                f"{self.classes_.tolist()} in column {self.columns!r}; a classifier "
+                "needs at least two classes. Drop the task or fit on rows with "
+                "more than one class."
+            )
+
+    def _indices(self, y):
+        y = np.asarray(y)
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        unseen = self.classes_[idx] != y
+        if unseen.any():
+            raise ValueError(
+                f"{self.owner}: task {self.name!r} has label(s) "
+                f"{np.unique(y[unseen]).tolist()} not seen in fit (classes "
+                f"{self.classes_.tolist()})."
+            )
+        return idx
+
+    def decode(self, output):
+        return self.classes_[np.argmax(self.proba(output), axis=1)]
+
+
+class BinaryHead(_LabelHead):
+    """Two classes: one sigmoid unit and binary cross-entropy."""
+
+    kind = "binary"
+    activation = "sigmoid"
+    loss = "binary_crossentropy"
+    metric = "binary_accuracy"
+
+    def _fit(self, y):
+        super()._fit(y)
+        if len(self.classes_) > 2:
+            raise ValueError(
+                f"{self.owner}: task {self.name!r} is binary but column "
+                f"{self.columns!r} has {len(self.classes_)} classes "
+                f"{self.classes_.tolist()[:10]}; declare it 'multiclass'."
+            )
+
+    @property
+    def units(self):
+        return 1
+
+    def encode(self, y):
+        return self._indices(y).astype("float32").reshape(-1, 1)
+
+    def proba(self, output):
+        p = np.asarray(output, dtype=np.float64).reshape(-1)
+        return np.column_stack([1.0 - p, p])
+
+
+class MulticlassHead(_LabelHead):
+    """Any number of classes: softmax and (sparse) categorical cross-entropy."""
+
+    kind = "multiclass"
+    activation = "softmax"
+    loss = "sparse_categorical_crossentropy"
+    metric = "sparse_categorical_accuracy"
+
+    @property
+    def units(self):
+        return len(self.classes_)
+
+    def encode(self, y):
+        return self._indices(y).astype("int32")
+
+    def proba(self, output):
+        return np.asarray(output, dtype=np.float64)
+
+
+class MultilabelHead(_Head):
+    """Several 0/1 label columns: one sigmoid unit each, binary cross-entropy."""
+
+    kind = "multilabel"
+    activation = "sigmoid"
+    loss = "binary_crossentropy"
+    metric = "binary_accuracy"
+
+    def _fit(self, Y):
+        self._check_no_missing(Y.to_numpy())
+        values = Y.to_numpy()
+        for column in Y.columns:
+            bad = ~np.isin(Y[column].to_numpy(), (0, 1))
+            if bad.any():
+                raise ValueError(
+                    f"{self.owner}: task {self.name!r} is multilabel, so its columns "
+                    f"{self.column_list} must hold only 0 and 1; column {column!r} "
+                    f"has {sorted(pd.unique(Y[column][bad]).tolist(), key=str)[:5]}. "
+                    "Binarize the labels first (e.g. MultiLabelBinarizer), one "
+                    "0/1 column per label."
+                )
+        self.n_labels_ = values.shape[1]
+
+    @property
+    def units(self):
+        return self.n_labels_
+
+    def encode(self, Y):
+        return np.asarray(Y, dtype="float32")
+
+    def proba(self, output):
+        return np.asarray(output, dtype=np.float64)
+
+    def decode(self, output):
+        return (self.proba(output) > 0.5).astype(int)
+
+
+class RegressionHead(_Head):
+    """A numeric target: standardised in fit, a linear unit and MSE."""
+
+    kind = "regression"
+    is_classifier = False
+    activation = "linear"
+    loss = "mean_squared_error"
+    metric = "mean_absolute_error"
+    uncertainty_factor = 0.5
+
+    def _fit(self, y):
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{self.owner}: task {self.name!r} is a regression target but column "
+                f"{self.columns!r} is not numeric ({exc}); declare it 'binary' or "
+                "'multiclass', or convert it to numbers."
+            ) from exc
+        if not np.isfinite(y).all():
+            n_bad = int((~np.isfinite(y)).sum())
+            raise ValueError(
+                f"{self.owner}: task {self.name!r} (regression) has {n_bad} NaN or "
+                f"infinite value(s) in column {self.columns!r}; drop or impute "
+                "those rows of X and Y before fitting."
+            )
+        # standardised targets keep the regression loss on the scale of the
+        # classification losses, so loss weights mean the same for any unit
+        self.mean_ = float(y.mean())
+        self.scale_ = float(y.std()) or 1.0
+
+    @property
+    def units(self):
+        return 1
+
+    def encode(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        return ((y - self.mean_) / self.scale_).astype("float32").reshape(-1, 1)
+
+    def decode(self, output):
+        return np.asarray(output, dtype=np.float64).reshape(-1) * self.scale_ + self.mean_
+
+    def score(self, y_true, output):
+        return float(r2_score(np.asarray(y_true, dtype=np.float64), self.decode(output)))
+
+
+def layer_tag(prefix, name):
+    """A layer name Keras accepts on every backend, made unique by ``prefix``
+    and readable by the (sanitised) task or branch name."""
+    return f"{prefix}_" + re.sub(r"\W+", "_", str(name)).strip("_")[:40]
+
+
+HEADS = {
+    "binary": BinaryHead,
+    "multiclass": MulticlassHead,
+    "multilabel": MultilabelHead,
+    "regression": RegressionHead,
+}
+
+
+def parse_tasks(owner, tasks, branches=()):
+    """The heads described by ``tasks``, validated (not yet fitted).
+
+    ``tasks`` maps a task name to its kind, or to ``(kind, columns)`` or
+    ``(kind, columns, on)``: ``columns`` are the task's Y column(s) (default:
+    the column named like the task), ``on`` the ``inputs`` branch the head
+    also reads (default: the shared trunk only).
+    """
+    if not isinstance(tasks, dict) or not tasks:
+        raise ValueError(
+            f"{owner}: tasks must be a non-empty dict {{name: kind}} or {{name: "
+            f"(kind, columns)}}, got {tasks!r}."
+        )
+    heads = []
+    for name, spec in tasks.items():
+        kind, columns, on = _unpack_task(owner, name, spec)
+        if kind not in HEADS:
+            raise ValueError(
+                f"{owner}: task {name!r} has unknown kind {kind!r}; expected one of "
+                f"{', '.join(map(repr, KINDS))}."
+            )
+        if columns is None:
+            if kind == "multilabel":
+                raise ValueError(
+                    f"{owner}: multilabel task {name!r} needs its 0/1 label columns: "
+                    f"tasks={{{name!r}: ('multilabel', ['label_a', 'label_b'])}}."
+                )
+            columns = name
+        if kind == "multilabel":
+            if isinstance(columns, str) or not isinstance(columns, (list, tuple)) or not columns:
+                raise ValueError(
+                    f"{owner}: multilabel task {name!r} names its label columns as a "
+                    f"non-empty list, got {columns!r}."
+                )
+            columns = list(columns)
+        elif isinstance(columns, (list, tuple)):
+            raise ValueError(
+                f"{owner}: {kind} task {name!r} has one Y column, got {columns!r}; "
+                "only a multilabel task names several columns."
+            )
+        if on is not None and on not in branches:
+            where = (f"one of the inputs branches {list(branches)}" if branches
+                     else "an inputs branch, but inputs is None")
+            raise ValueError(
+                f"{owner}: task {name!r} puts its head on {on!r}, which must be "
+                f"{where}; fix the task's third element or add the branch."
+            )
+        heads.append(HEADS[kind](owner, name, columns, on))
+    seen = {}
+    for head in heads:
+        for column in head.column_list:
+            if column in seen:
+                raise ValueError(
+                    f"{owner}: tasks {seen[column]!r} and {head.name!r} both read Y "
+                    f"column {column!r}; give each task its own column(s)."
+                )
+            seen[column] = head.name
+    return heads
+
+
+def _unpack_task(owner, name, spec):
+    if isinstance(spec, str):
+        return spec, None, None
+    if isinstance(spec, tuple) and 1 <= len(spec) <= 3:
+        return (*spec, None, None)[:3]
+    raise ValueError(
+        f"{owner}: task {name!r} must be a kind (str) or a tuple (kind, columns) "
+        f"or (kind, columns, branch), got {spec!r}."
+    )
+
+
+def check_loss_weights(owner, loss_weights, heads):
+    """Fixed loss weights as a list in task order, or the string
+    ``"uncertainty"``."""
+    names = [head.name for head in heads]
+    if loss_weights is None or isinstance(loss_weights, str):
+        return [1.0] * len(heads) if loss_weights is None else loss_weights
+    unknown = [name for name in loss_weights if name not in names]
+    if unknown:
+        raise ValueError(
+            f"{owner}: loss_weights names task(s) {unknown} that are not in tasks "
+            f"({names}); use the task names (tasks without a weight get 1.0)."
+        )
+    weights = [loss_weights.get(name, 1.0) for name in names]
+    for name, weight in zip(names, weights):
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) \
+                or not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"{owner}: loss_weights[{name!r}] must be a finite number >= 0, got "
+                f"{weight!r}."
+            )
+    if sum(weights) == 0:
+        raise ValueError(
+            f"{owner}: loss_weights are all zero ({dict(zip(names, weights))}); give "
+            "at least one task a positive weight."
+        )
+    return [float(w) for w in weights]
+
+
+@functools.cache
+def keras_objects():
+    """The Keras layer and loss of uncertainty weighting, defined (and
+    registered for ``.keras`` files) on first use so that importing skfusion
+    never imports Keras."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="skfusion")
+    class TaskUncertainty(keras.layers.Layer):
+        """Holds one learned log-variance ``s_i`` per task.
+
+        It passes its input through unchanged: it sits in the model only so
+        that its weights are trained, saved and restored with it. The task
+        losses read them (see ``UncertaintyWeightedLoss``).
+        """
+
+        def __init__(self, n_tasks, **kwargs):
+            super().__init__(**kwargs)
+            self.n_tasks = n_tasks
+            self.log_vars = self.add_weight(
+                shape=(n_tasks,), initializer="zeros", name="log_vars", trainable=True
+            )
+
+        def call(self, inputs):
+            return inputs
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            return {**super().get_config(), "n_tasks": self.n_tasks}
+
+    @keras.saving.register_keras_serializable(package="skfusion")
+    class UncertaintyWeightedLoss(keras.losses.Loss):
+        """``factor * exp(-s_i) * loss_i + s_i / 2`` (Kendall et al. 2018,
+        with ``s_i = log sigma_i^2``): noisy tasks learn a large ``s_i`` and
+        weigh less, and the ``s_i / 2`` term stops every weight going to 0.
+
+        The weighting layer is attached after construction (``bind``): a
+        loss read back from a file has none and must be rebuilt with its
+        model.
+        """
+
+        def __init__(self, loss, index, factor, name=None, **kwargs):
+            super().__init__(name=name or f"uncertainty_{index}", **kwargs)
+            self.inner = loss
+            self.index = index
+            self.factor = factor
+            self._fn = keras.losses.get(loss)
+            self._layer = None
+
+        def bind(self, layer):
+            self._layer = layer
+            return self
+
+        def call(self, y_true, y_pred):
+            s = self._layer.log_vars[self.index]
+            value = self._fn(y_true, y_pred)
+            return self.factor * ops.exp(-s) * value + 0.5 * s
+
+        def get_config(self):
+            return {"loss": self.inner, "index": self.index, "factor": self.factor,
+                    "name": self.name}
+
+    return TaskUncertainty, UncertaintyWeightedLoss
