@@ -426,12 +426,22 @@ def test_bad_masking_scoring_and_sparse_X(late, split):
 
 def test_member_error_names_the_modality():
     X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 3.0]})
-    fragile = _Recorder(fail_when_changed="b").fit(X, None)
+    fragile = _Recorder(fail_on=lambda X_seen: not X_seen["b"].equals(X["b"])).fit(X, None)
     with pytest.raises(ValueError, match=(
         "modality_importance: _Recorder failed to score X with modality 'B' permuted: "
-        "RuntimeError: column b changed"
+        "RuntimeError: refused"
     )):
         modality_importance(fragile, X, None, modalities={"A": ["a"], "B": ["b"]},
+                            random_state=0)
+
+    constant_refused = _Recorder(fail_on=lambda X_seen: X_seen["b"].nunique() <= 1)
+    constant_refused.fit(X, None)
+    with pytest.raises(ValueError, match=(
+        r"modality_importance: _Recorder cannot score X with modality 'B' \(columns "
+        r"\['b'\]\) left out: with missing values it raised RuntimeError: refused; "
+        "with neutral values it raised RuntimeError: refused. Leave this modality out"
+    )):
+        modality_importance(constant_refused, X, None, modalities={"A": ["a"], "B": ["b"]},
                             random_state=0)
 
 
@@ -496,20 +506,18 @@ def test_display_without_matplotlib(late, split, monkeypatch):
 
 
 class _Recorder(ClassifierMixin, BaseEstimator):
-    """Scores 1.0 and keeps every X it is scored on; optionally fails when a
-    column differs from the one seen in fit."""
+    """Scores 1.0 and keeps every X it is scored on; refuses the X for which
+    ``fail_on(X)`` is true."""
 
-    def __init__(self, fail_when_changed=None):
-        self.fail_when_changed = fail_when_changed
+    def __init__(self, fail_on=None):
+        self.fail_on = fail_on
 
     def fit(self, X, y):
-        self.X_ = X.copy()
         self.seen_ = []
         return self
 
     def score(self, X, y):
         self.seen_.append(X.copy())
-        column = self.fail_when_changed
-        if column is not None and not X[column].equals(self.X_[column]):
-            raise RuntimeError(f"column {column} changed")
+        if self.fail_on is not None and self.fail_on(X):
+            raise RuntimeError("refused")
         return 1.0

@@ -15,6 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import _get_column_indices
 
+_OWNER = "modality_importance"
+
 #: public parameters that list a fusion estimator's modalities as
 #: ``(name, estimator[, columns])`` items, in the order they are looked for
 _MODALITY_PARAMS = ("estimators", "encoders")
@@ -170,25 +172,24 @@ def modality_importance(
     >>> result.masking, result.masking_importances.round(2).tolist()
     (['missing', 'missing'], [0.75, -0.25])
     """
-    owner = "modality_importance"
     if not isinstance(n_repeats, Integral) or isinstance(n_repeats, bool) or n_repeats < 1:
         raise ValueError(
-            f"{owner}: n_repeats must be an integer >= 1, got {n_repeats!r}; "
+            f"{_OWNER}: n_repeats must be an integer >= 1, got {n_repeats!r}; "
             "it is the number of permutations per modality."
         )
     if masking not in _MASKING:
         raise ValueError(
-            f"{owner}: masking must be one of {list(_MASKING)}, got {masking!r}."
+            f"{_OWNER}: masking must be one of {list(_MASKING)}, got {masking!r}."
         )
     if isinstance(scoring, (list, tuple, set, dict)):
         raise ValueError(
-            f"{owner}: scoring must be one metric (a str, a callable or None), "
-            f"got {scoring!r}; call {owner} once per metric."
+            f"{_OWNER}: scoring must be one metric (a str, a callable or None), "
+            f"got {scoring!r}; call {_OWNER} once per metric."
         )
     check_is_fitted(
         estimator,
         msg=(
-            f"{owner}: this %(name)s instance is not fitted yet; fit it before "
+            f"{_OWNER}: this %(name)s instance is not fitted yet; fit it before "
             "computing the importance of its modalities."
         ),
     )
@@ -230,16 +231,15 @@ def modality_importance(
 
 def _check_X(X):
     """A DataFrame as it is, anything else as a 2-D array that can hold None."""
-    owner = "modality_importance"
     if sparse.issparse(X):
         raise TypeError(
-            f"{owner}: X is a sparse matrix, whose absent entries cannot be told "
+            f"{_OWNER}: X is a sparse matrix, whose absent entries cannot be told "
             "from masked ones; pass a DataFrame or a dense array."
         )
     if hasattr(X, "iloc"):
         if X.ndim != 2:
             raise ValueError(
-                f"{owner}: X must be a DataFrame or a 2-D array, got a "
+                f"{_OWNER}: X must be a DataFrame or a 2-D array, got a "
                 f"{type(X).__name__}; pass X[[column]] for one column."
             )
         return X
@@ -255,11 +255,10 @@ def _check_X(X):
 
 def _find_modalities(estimator, X, modalities):
     """``{name: column positions}`` of the modalities to measure."""
-    owner = "modality_importance"
     if isinstance(modalities, dict):
         if not modalities or not all(isinstance(name, str) for name in modalities):
             raise ValueError(
-                f"{owner}: modalities must map modality names (str) to columns, "
+                f"{_OWNER}: modalities must map modality names (str) to columns, "
                 f"got {modalities!r}."
             )
         return {
@@ -272,7 +271,7 @@ def _find_modalities(estimator, X, modalities):
         and all(isinstance(name, str) for name in modalities)
     ):
         raise TypeError(
-            f"{owner}: modalities must be None, a non-empty list of modality names "
+            f"{_OWNER}: modalities must be None, a non-empty list of modality names "
             f"or a dict {{name: columns}}, got {modalities!r}."
         )
     declared = _declared_modalities(estimator, X)
@@ -280,7 +279,7 @@ def _find_modalities(estimator, X, modalities):
         unknown = [name for name in modalities if name not in declared]
         if unknown:
             raise ValueError(
-                f"{owner}: unknown modality name(s) {unknown} in modalities; "
+                f"{_OWNER}: unknown modality name(s) {unknown} in modalities; "
                 f"{_describe(estimator)} has modalities {list(declared)}. Pick "
                 "some of these, or define the modalities with a dict "
                 "{name: columns}."
@@ -297,14 +296,13 @@ def _find_modalities(estimator, X, modalities):
 
 def _declared_modalities(estimator, X):
     """``{name: columns}`` of the non-dropped members an estimator declares."""
-    owner = "modality_importance"
     in_pipeline = isinstance(estimator, Pipeline)
     fusion = estimator[-1] if in_pipeline else estimator
     params = fusion.get_params(deep=False) if hasattr(fusion, "get_params") else {}
     param = next((p for p in _MODALITY_PARAMS if _is_member_list(params.get(p))), None)
     if param is None:
         raise ValueError(
-            f"{owner}: cannot find the modalities of {_describe(estimator)}: it has "
+            f"{_OWNER}: cannot find the modalities of {_describe(estimator)}: it has "
             f"no {' or '.join(map(repr, _MODALITY_PARAMS))} parameter of (name, "
             "estimator, columns) triples. Pass modalities={name: columns} to say "
             "which columns form each modality."
@@ -317,7 +315,7 @@ def _declared_modalities(estimator, X):
         columns = item[2] if len(item) == 3 else None
         if columns is None:
             raise ValueError(
-                f"{owner}: member {name!r} of {_describe(estimator)} sees every "
+                f"{_OWNER}: member {name!r} of {_describe(estimator)} sees every "
                 "column of X (a (name, estimator) pair), so it is no modality of "
                 "its own; give the members column triples, or pass "
                 "modalities={name: columns}."
@@ -326,7 +324,7 @@ def _declared_modalities(estimator, X):
             columns = columns(X)
         if in_pipeline and not _is_names(columns):
             raise ValueError(
-                f"{owner}: member {name!r} of the last step of {_describe(estimator)} "
+                f"{_OWNER}: member {name!r} of the last step of {_describe(estimator)} "
                 f"selects columns {columns!r} of the transformed data, not of X; "
                 "pass modalities={name: columns} with the columns of X."
             )
@@ -362,7 +360,6 @@ def _describe(estimator):
 def _positions(columns, X, what, fix):
     """Column positions of one modality in X, or a message naming ``what``
     selects them and how to ``fix`` it."""
-    owner = "modality_importance"
     if callable(columns):
         columns = columns(X)
     if hasattr(X, "columns") and _is_names(columns):
@@ -370,20 +367,20 @@ def _positions(columns, X, what, fix):
         missing = [c for c in wanted if c not in X.columns]
         if missing:
             raise ValueError(
-                f"{owner}: {what} selects column(s) {missing} that X does not "
+                f"{_OWNER}: {what} selects column(s) {missing} that X does not "
                 f"have (X has columns {list(X.columns)}); {fix}."
             )
     try:
         positions = _get_column_indices(X, columns)
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise ValueError(
-            f"{owner}: {what} selects columns {columns!r} that cannot be taken "
+            f"{_OWNER}: {what} selects columns {columns!r} that cannot be taken "
             f"from X ({type(X).__name__} with {X.shape[1]} columns); {fix}. "
             f"Selecting them raised: {exc}"
         ) from exc
     if len(positions) == 0:
         raise ValueError(
-            f"{owner}: {what} selects no column of X (columns {columns!r}); "
+            f"{_OWNER}: {what} selects no column of X (columns {columns!r}); "
             "a modality needs at least one column."
         )
     return list(positions)
@@ -411,20 +408,19 @@ def _permuted_score(scorer, estimator, X, y, name, positions, order):
         return float(scorer(estimator, X_new, y))
     except Exception as exc:
         raise ValueError(
-            f"modality_importance: {_describe(estimator)} failed to score X with "
+            f"{_OWNER}: {_describe(estimator)} failed to score X with "
             f"modality {name!r} permuted: {type(exc).__name__}: {exc}"
         ) from exc
 
 
 def _masked_score(scorer, estimator, X, y, name, positions, masking):
     """Score with a modality left out; returns ``(score, how)``."""
-    attempts = {"auto": ("missing", "baseline"), "missing": ("missing",), "baseline": ("baseline",)}
     failures = []
-    for how in attempts[masking]:
-        fill = [_missing_value(_column(X, p)) if how == "missing" else _neutral_value(_column(X, p))
-                for p in positions]
+    for how in ("missing", "baseline") if masking == "auto" else (masking,):
+        fill = _missing_value if how == "missing" else _neutral_value
+        values = [fill(_column(X, p)) for p in positions]
         try:
-            return float(scorer(estimator, _filled(X, positions, fill), y)), how
+            return float(scorer(estimator, _filled(X, positions, values), y)), how
         except Exception as exc:
             failures.append((how, exc))
     tried = "; ".join(
@@ -432,15 +428,13 @@ def _masked_score(scorer, estimator, X, y, name, positions, masking):
         f"{type(exc).__name__}: {exc}"
         for how, exc in failures
     )
-    fix = (
-        "use masking='auto' to fall back to neutral values"
-        if masking == "missing"
-        else "pass modalities that the estimator can score without"
-    )
+    if masking == "missing":
+        fix = "Use masking='auto' to fall back to neutral values."
+    else:
+        fix = "Leave this modality out of modalities, or check the estimator."
     raise ValueError(
-        f"modality_importance: {_describe(estimator)} cannot score X with modality "
-        f"{name!r} (columns {_column_labels(X, positions)}) left out: {tried}. "
-        f"{fix[0].upper()}{fix[1:]}."
+        f"{_OWNER}: {_describe(estimator)} cannot score X with modality "
+        f"{name!r} (columns {_column_labels(X, positions)}) left out: {tried}. {fix}"
     ) from failures[-1][1]
 
 
