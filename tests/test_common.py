@@ -75,12 +75,23 @@ INSTANCES = {
             combiner="geometric",
             cv=3,
         ),
+        cls(
+            [("lr", LogisticRegression(), [0, 1]), ("tree", DecisionTreeClassifier(random_state=0))],
+            final_estimator=LogisticRegression(),
+            passthrough=True,
+            cv=3,
+        ),
     ],
     "LateFusionRegressor": lambda cls: [
         cls([("lr", LinearRegression()), ("tree", DecisionTreeRegressor(random_state=0))]),
         cls(
             [("lr", LinearRegression(), [0, 1]), ("tree", DecisionTreeRegressor(random_state=0))],
             weights="auto",
+            cv=3,
+        ),
+        cls(
+            [("lr", LinearRegression()), ("tree", DecisionTreeRegressor(random_state=0))],
+            final_estimator=Ridge(),
             cv=3,
         ),
     ],

@@ -253,6 +253,23 @@ def present_mask(X_part):
     return ~null.all(axis=1)
 
 
+def as_matrix(output):
+    """A block of features as a float matrix (sparse stays sparse)."""
+    if sparse.issparse(output):
+        return output.tocsr().astype(np.float64)
+    if hasattr(output, "to_numpy"):
+        output = output.to_numpy()
+    output = np.asarray(output, dtype=np.float64)
+    return output.reshape(len(output), -1)
+
+
+def concat_blocks(blocks):
+    """Blocks side by side: sparse if any block is sparse, else dense."""
+    if any(sparse.issparse(b) for b in blocks):
+        return sparse.hstack(blocks, format="csr")
+    return np.hstack(blocks)
+
+
 def take_rows(X, mask_or_indices):
     """Rows of X (any container ``_safe_indexing`` knows)."""
     return _safe_indexing(X, mask_or_indices, axis=0)

@@ -32,8 +32,10 @@ from ..utils._sklearn_compat import (
 from ._base import (
     _BaseMemberComposition,
     _is_drop,
+    as_matrix,
     check_columns_present,
     check_X,
+    concat_blocks,
     resolve_columns,
     select,
     validate_members,
@@ -44,33 +46,23 @@ def _is_passthrough(transformer):
     return isinstance(transformer, str) and transformer == "passthrough"
 
 
-def _as_matrix(output):
-    """A block's output as a float matrix (sparse stays sparse)."""
-    if sparse.issparse(output):
-        return output.tocsr().astype(np.float64)
-    if hasattr(output, "to_numpy"):
-        output = output.to_numpy()
-    output = np.asarray(output, dtype=np.float64)
-    return output.reshape(len(output), -1)
-
-
 def _fit_transform_block(transformer, X_part, y):
     """Fit one block's transformer and return it with its output; the unit
     ``memory`` caches, like a step of a :class:`~sklearn.pipeline.Pipeline`."""
     if _is_passthrough(transformer):
-        return transformer, _as_matrix(X_part)
+        return transformer, as_matrix(X_part)
     transformer = clone(transformer)
     if hasattr(transformer, "fit_transform"):
         output = transformer.fit_transform(X_part, y)
     else:
         output = transformer.fit(X_part, y).transform(X_part)
-    return transformer, _as_matrix(output)
+    return transformer, as_matrix(output)
 
 
 def _transform_block(transformer, X_part):
     if _is_passthrough(transformer):
-        return _as_matrix(X_part)
-    return _as_matrix(transformer.transform(X_part))
+        return as_matrix(X_part)
+    return as_matrix(transformer.transform(X_part))
 
 
 class _BlockScaler:
@@ -91,7 +83,7 @@ class _BlockScaler:
 
     def fit_transform(self, Z):
         if self.projection is not None:
-            Z = _as_matrix(self.projection.fit_transform(Z))
+            Z = as_matrix(self.projection.fit_transform(Z))
         self.scaler_ = None
         self.factor_ = float(self.weight)
         if self.scaling == "standard":
@@ -110,7 +102,7 @@ class _BlockScaler:
 
     def transform(self, Z):
         if self.projection is not None:
-            Z = _as_matrix(self.projection.transform(Z))
+            Z = as_matrix(self.projection.transform(Z))
         return self._scale(Z)
 
     def _scale(self, Z):
@@ -222,7 +214,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             start += block.shape[1]
         for name in self._all_names_:
             self.output_indices_.setdefault(name, slice(0, 0))
-        return _concat(blocks)
+        return concat_blocks(blocks)
 
     def _check_block_weights(self, members):
         names = [m.name for m in members]
@@ -301,7 +293,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             output = _transform_block(transformer, select(X, cols))
             self._check_block_output(name, output, when="predict")
             blocks.append(scaler.transform(output))
-        return _concat(blocks)
+        return concat_blocks(blocks)
 
     def transform(self, X):
         """The fused features of X: every block transformed, scaled,
@@ -433,12 +425,6 @@ class _NamesOnly:
 
         self.columns = pd.Index(names)
         self.shape = (0, len(names))
-
-
-def _concat(blocks):
-    if any(sparse.issparse(b) for b in blocks):
-        return sparse.hstack(blocks, format="csr")
-    return np.hstack(blocks)
 
 
 def _check_target(owner, y, *, classifier):

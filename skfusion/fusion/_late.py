@@ -6,6 +6,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.base import (
     ClassifierMixin,
+    clone,
     MetaEstimatorMixin,
     RegressorMixin,
     TransformerMixin,
@@ -43,10 +44,13 @@ from ..utils._sklearn_compat import (
 )
 from .._cache import member_store
 from ._base import (
+    Member,
     _BaseMemberComposition,
     _is_drop,
+    as_matrix,
     check_columns_present,
     check_X,
+    concat_blocks,
     fit_member,
     loaded,
     member_output,
@@ -73,6 +77,9 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
     _parameter_constraints: dict = {
         "estimators": [list],
         "weights": ["array-like", dict, StrOptions({"auto"}), None],
+        "final_estimator": [None, HasMethods(["fit", "predict"])],
+        # a bool, a column spec or a (transformer, columns) pair: checked in fit
+        "passthrough": "no_validation",
         "cv": ["cv_object"],
         "missing": [StrOptions({"error", "renormalize"})],
         "n_jobs": [None, Integral],
@@ -85,6 +92,8 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         estimators,
         *,
         weights=None,
+        final_estimator=None,
+        passthrough=None,
         cv=5,
         missing="error",
         n_jobs=None,
@@ -93,6 +102,8 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
     ):
         self.estimators = estimators
         self.weights = weights
+        self.final_estimator = final_estimator
+        self.passthrough = passthrough
         self.cv = cv
         self.missing = missing
         self.n_jobs = n_jobs
@@ -116,6 +127,13 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         ``X`` has been through :func:`check_X`."""
         members = validate_members(self, self.estimators)
         self._check_member_methods(members)
+        if self.final_estimator is not None and self.weights is not None:
+            raise ValueError(
+                f"{type(self).__name__}: weights={self.weights!r} has no effect with "
+                "a final_estimator, which learns how to combine the members from "
+                "their out-of-fold predictions; set weights=None, or "
+                "final_estimator=None to vote with weights."
+            )
         raw_weights = self._check_weights(members)
         validate_data(self, X, skip_check_array=True, reset=True)
 
@@ -143,8 +161,14 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         self._member_names_ = names
         self._all_names_ = [m.name for m in members]
 
+        if self.final_estimator is not None:
+            self.weights_ = None
+            oof = self._oof_scores(X, y, active, parts, masks, routed, store)
+            self._fit_final_estimator(X, y, *oof, fit_params)
+            return self
         if isinstance(raw_weights, str):
-            weights = self._learn_weights(X, y, active, parts, masks, routed, store)
+            oof = self._oof_scores(X, y, active, parts, masks, routed, store)
+            weights = self._learn_weights(y, *oof, routed[active[0].name]["fit"])
         else:
             weights = raw_weights
         self.weights_ = weights / weights.sum()
@@ -251,10 +275,15 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         )
         return Bunch(**{m.name: Bunch(fit=sample_weight) for m in members})
 
-    # -- learned weights ------------------------------------------------------
+    # -- out-of-fold member scores: learned weights and stacking -------------------
 
-    def _learn_weights(self, X, y, members, parts, masks, routed, store):
-        """Weights on the simplex minimising the fusion loss on out-of-fold scores."""
+    def _oof_scores(self, X, y, members, parts, masks, routed, store):
+        """Out-of-fold scores of every member (folds from ``cv``).
+
+        Returns ``scores`` ``(n_members, n_samples, ...)``, ``available``
+        ``(n_members, n_samples)`` (whether a member scored the row: its
+        modality is present) and ``seen`` (rows some member scored).
+        """
         y_cv = y if getattr(self, "_multilabel", False) else np.asarray(y)
         cv = check_cv(self.cv, y_cv, classifier=is_classifier(self))
         folds = list(cv.split(X, y_cv))
@@ -283,14 +312,17 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             scores[i, test] = block
             available[i, test] = True
 
-        seen = available.any(axis=0)
+        return scores, available, available.any(axis=0)
+
+    def _learn_weights(self, y, scores, available, seen, fit_params):
+        """Weights on the simplex minimising the fusion loss on out-of-fold scores."""
         scores, available = scores[:, seen], available[:, seen]
         y_seen = take_rows(y, np.flatnonzero(seen))
-        sample_weight = routed[members[0].name]["fit"].get("sample_weight")
+        sample_weight = fit_params.get("sample_weight")
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)[seen]
 
-        m = len(members)
+        m = len(scores)
 
         def loss(w):
             # the optimiser may step off the simplex; score the nearest point on it
@@ -313,6 +345,78 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             # never worse than equal weights on the data it was learned from
             weights = np.full(m, 1.0 / m)
         return weights
+
+    def _fit_final_estimator(self, X, y, scores, available, seen, fit_params):
+        """Fit ``final_estimator`` on the out-of-fold member scores (and the
+        passthrough features) of the rows some member could score."""
+        self.passthrough_, self._passthrough_columns_ = self._fit_passthrough(X, y)
+        rows = np.flatnonzero(seen)
+        X_seen = X if rows.size == len(seen) else take_rows(X, rows)
+        Z = self._stack_input(X_seen, scores[:, seen], available[:, seen])
+        sample_weight = fit_params.get("sample_weight")
+        params = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[seen]}
+        self.final_estimator_ = clone(self.final_estimator).fit(Z, take_rows(y, rows), **params)
+
+    def _fit_passthrough(self, X, y):
+        """The fitted passthrough transformer (or ``"passthrough"``) and its
+        columns, or ``(None, None)``."""
+        spec = self.passthrough
+        if spec is None or spec is False:
+            return None, None
+        if spec is True:
+            transformer, columns = "passthrough", None
+        elif (
+            isinstance(spec, tuple)
+            and len(spec) == 2
+            and (hasattr(spec[0], "transform") or _is_passthrough(spec[0]))
+        ):
+            transformer, columns = spec
+        else:
+            transformer, columns = "passthrough", spec
+        columns = resolve_columns(self, Member("passthrough", transformer, columns), X)
+        if not _is_passthrough(transformer):
+            transformer = clone(transformer).fit(select(X, columns), y)
+        return transformer, columns
+
+    def _stack_input(self, X, scores, available):
+        """What ``final_estimator`` sees: member scores side by side (NaN
+        where a member cannot see the row), then the passthrough features."""
+        scores = np.array(scores, dtype=float)
+        scores[~available] = np.nan
+        if self._drops_first_score():
+            # binary probabilities sum to one: the second column says it all
+            scores = scores[..., 1:]
+        blocks = [np.hstack([block.reshape(len(block), -1) for block in scores])]
+        if self.passthrough_ is not None:
+            part = select(X, self._passthrough_columns_)
+            if not _is_passthrough(self.passthrough_):
+                part = self.passthrough_.transform(part)
+            try:
+                blocks.append(as_matrix(part))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{type(self).__name__}: the passthrough columns "
+                    f"{self._passthrough_columns_!r} are not numeric ({exc}); give "
+                    "passthrough=(transformer, columns), e.g. (TabularEncoder(), "
+                    "columns), to encode them."
+                ) from exc
+        return concat_blocks(blocks)
+
+    def _drops_first_score(self):
+        return False
+
+    @property
+    def _stacking(self):
+        return self.__dict__.get("final_estimator_") is not None
+
+    def _stacked(self, X, method):
+        """``final_estimator_.<method>`` on the stacked member scores of X."""
+        X = check_X(self, X)
+        # before the members' checks, so a missing column is named as ours
+        check_columns_present(self, "passthrough", self._passthrough_columns_, X, when="predict")
+        scores, available = self._member_scores(X, self._fused_method())
+        Z = self._stack_input(X, scores, available)
+        return getattr(self.final_estimator_, method)(Z)
 
     # -- predict ---------------------------------------------------------------
 
@@ -437,6 +541,10 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         return tags
 
 
+def _is_passthrough(transformer):
+    return isinstance(transformer, str) and transformer == "passthrough"
+
+
 def _oof_output(fit_args, X_test, method, store):
     """Fit (or find) a fold's member, then predict its test rows (or read them)."""
     fitted, key = fit_member(*fit_args)
@@ -455,6 +563,18 @@ def _check_y_given(estimator, y):
             f"{type(estimator).__name__} requires y to be passed, but the target y "
             "is None."
         )
+
+
+def _positive_proba(per_label, classes=None):
+    """``(n_samples, n_labels)`` probabilities of label 1 from one
+    ``(n_samples, n_classes_j)`` array per label (0 where a label never
+    saw a 1)."""
+    if classes is None:
+        classes = [np.arange(p.shape[1]) for p in per_label]
+    return np.column_stack([
+        p[:, list(c).index(1)] if 1 in list(c) else np.zeros(len(p))
+        for p, c in zip(per_label, classes)
+    ])
 
 
 def _row_weights(weights, available):
@@ -522,9 +642,29 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         ``skfusion.combiners`` entry-point group, or a callable with the same
         signature. Ignored by hard voting.
 
+    final_estimator : estimator, default=None
+        Turns voting into stacking: a classifier fitted on the members'
+        out-of-fold outputs (folds from ``cv``; probabilities, without the
+        redundant first column for binary y) and any ``passthrough``
+        features, then used to predict from the members refitted on all of
+        X. A row whose modality is missing has NaN in that member's columns
+        (``missing="renormalize"``), so pick a final estimator that takes
+        NaN, such as :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+        ``weights`` must then be None. Its parameters are searchable as
+        ``final_estimator__<param>``.
+
+    passthrough : bool, column spec or (transformer, columns), default=None
+        Raw features handed to ``final_estimator`` beside the member outputs:
+        ``True`` for every column of X, a column spec (as in ``estimators``)
+        for some numeric columns, or a ``(transformer, columns)`` pair whose
+        transformer (cloned, fitted on all rows) encodes them, such as
+        ``(TabularEncoder(), ["Age", "Department Name"])``: combine some
+        features early, merge predictions late. Ignored without a
+        ``final_estimator``.
+
     cv : int, cross-validation generator or iterable, default=5
-        Folds for the out-of-fold predictions that learn ``weights="auto"``;
-        an int gives (stratified) k-fold as in
+        Folds for the out-of-fold predictions that learn ``weights="auto"``
+        or fit ``final_estimator``; an int gives (stratified) k-fold as in
         :func:`~sklearn.model_selection.cross_val_predict`. Splitters that
         need ``groups`` are not supported yet; pass the folds as an iterable.
 
@@ -567,14 +707,21 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     named_estimators_ : :class:`~sklearn.utils.Bunch`
         Fitted members by name (``"drop"`` for dropped ones).
 
-    weights_ : ndarray of shape (n_fitted_members,)
-        The weights used, aligned with ``estimators_`` and summing to one.
+    weights_ : ndarray of shape (n_fitted_members,) or None
+        The weights used, aligned with ``estimators_`` and summing to one;
+        None when a ``final_estimator`` combines the members.
 
     le_ : :class:`~sklearn.preprocessing.LabelEncoder` or None
         Encodes the labels the members are fitted on; None for multi-label y.
 
     classes_ : ndarray of shape (n_classes,)
         Class labels, or ``arange(n_labels)`` for multi-label y.
+
+    final_estimator_ : estimator
+        The fitted ``final_estimator`` (only when one is given).
+
+    passthrough_ : transformer, "passthrough" or None
+        The fitted ``passthrough`` transformer (only with a ``final_estimator``).
 
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
@@ -635,6 +782,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         weights=None,
         voting="soft",
         combiner=None,
+        final_estimator=None,
+        passthrough=None,
         cv=5,
         missing="error",
         n_jobs=None,
@@ -645,6 +794,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         super().__init__(
             estimators,
             weights=weights,
+            final_estimator=final_estimator,
+            passthrough=passthrough,
             cv=cv,
             missing=missing,
             n_jobs=n_jobs,
@@ -740,16 +891,15 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
 
     _transform_method = _fused_method
 
+    def _drops_first_score(self):
+        return self.voting == "soft" and not self._multilabel and len(self.classes_) == 2
+
     def _scores(self, estimator, raw, n_rows, *, prefit):
         """A member's raw output as scores over our classes (or labels)."""
         owner = type(self).__name__
         if self._multilabel:
             if isinstance(raw, list):  # one (n, n_classes_j) array per label
-                classes = getattr(estimator, "classes_", [np.arange(2)] * len(raw))
-                raw = np.column_stack([
-                    p[:, list(c).index(1)] if 1 in list(c) else np.zeros(n_rows)
-                    for p, c in zip(raw, classes)
-                ])
+                raw = _positive_proba(raw, getattr(estimator, "classes_", None))
             raw = np.asarray(raw, dtype=float)
             if raw.shape != (n_rows, len(self.classes_)):
                 raise ValueError(
@@ -810,12 +960,18 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
         """
+        if self._stacking:
+            labels = np.asarray(self._stacked(X, "predict"))
+            return labels if self._multilabel else self.le_.inverse_transform(labels.astype(int))
         fused = self._fused(X)
         if self._multilabel:
             return (fused > 0.5).astype(int)
         return self.le_.inverse_transform(np.argmax(fused, axis=1))
 
     def _check_voting(self):
+        if self.final_estimator is not None:
+            final = self.__dict__.get("final_estimator_", self.final_estimator)
+            return hasattr(final, "predict_proba")
         if self.voting == "hard":
             raise AttributeError(
                 f"predict_proba is not available when voting={self.voting!r}"
@@ -837,7 +993,15 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             Class probabilities in the order of ``classes_``; for multi-label
             y, the probability of each label.
         """
-        return self._fused(X)
+        if not self._stacking:
+            return self._fused(X)
+        proba = self._stacked(X, "predict_proba")
+        if self._multilabel:
+            # one (n_samples, 2) array per label from, e.g., a tree
+            return _positive_proba(proba) if isinstance(proba, list) else np.asarray(proba)
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        out[:, np.asarray(self.final_estimator_.classes_, dtype=int)] = proba
+        return out
 
     def transform(self, X):
         """Each member's output for X, side by side.
@@ -928,8 +1092,18 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         minimises the squared error of the fused out-of-fold predictions over
         the simplex.
 
+    final_estimator : estimator, default=None
+        Turns averaging into stacking: a regressor fitted on the members'
+        out-of-fold predictions (folds from ``cv``) and any ``passthrough``
+        features, as in :class:`LateFusionClassifier`.
+
+    passthrough : bool, column spec or (transformer, columns), default=None
+        Raw features handed to ``final_estimator`` beside the member
+        predictions, as in :class:`LateFusionClassifier`.
+
     cv : int, cross-validation generator or iterable, default=5
-        Folds for the out-of-fold predictions that learn ``weights="auto"``.
+        Folds for the out-of-fold predictions that learn ``weights="auto"``
+        or fit ``final_estimator``.
 
     missing : {"error", "renormalize"}, default="error"
         As in :class:`LateFusionClassifier`.
@@ -953,6 +1127,12 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
 
     weights_ : ndarray of shape (n_fitted_members,)
         The weights used, summing to one.
+
+    final_estimator_ : estimator
+        The fitted ``final_estimator`` (only when one is given).
+
+    passthrough_ : transformer, "passthrough" or None
+        The fitted ``passthrough`` transformer (only with a ``final_estimator``).
 
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
@@ -986,6 +1166,8 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         estimators,
         *,
         weights=None,
+        final_estimator=None,
+        passthrough=None,
         cv=5,
         missing="error",
         n_jobs=None,
@@ -995,6 +1177,8 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         super().__init__(
             estimators,
             weights=weights,
+            final_estimator=final_estimator,
+            passthrough=passthrough,
             cv=cv,
             missing=missing,
             n_jobs=n_jobs,
@@ -1057,7 +1241,8 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         return np.average((err**2).sum(axis=1), weights=sample_weight)
 
     def predict(self, X):
-        """Weighted mean of the member predictions for X.
+        """Weighted mean of the member predictions for X (with a
+        ``final_estimator``: its prediction from them).
 
         Parameters
         ----------
@@ -1069,6 +1254,8 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
+        if self._stacking:
+            return self._stacked(X, "predict")
         return self._fused(X)
 
     def transform(self, X):
