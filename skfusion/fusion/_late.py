@@ -350,6 +350,10 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         """Fit ``final_estimator`` on the out-of-fold member scores (and the
         passthrough features) of the rows some member could score."""
         self.passthrough_, self._passthrough_columns_ = self._fit_passthrough(X, y)
+        self._score_shape_ = scores.shape[2:]
+        if self.passthrough_ is not None:
+            # a row no member can see still has its passthrough features
+            seen = np.ones_like(seen)
         rows = np.flatnonzero(seen)
         X_seen = X if rows.size == len(seen) else take_rows(X, rows)
         Z = self._stack_input(X_seen, scores[:, seen], available[:, seen])
@@ -449,6 +453,10 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
                 scores = np.full((len(self._members_), n, *block.shape[1:]), np.nan)
             if block is not None:
                 scores[i, rows] = block
+        if scores is None and self._stacking:
+            # no member sees any row: the final estimator still has the
+            # passthrough features (and NaN for every member)
+            scores = np.full((len(self._members_), n, *self._score_shape_), np.nan)
         if scores is None:
             raise ValueError(
                 f"{type(self).__name__}: no member can see any row of X; every "
