@@ -25,9 +25,11 @@ _LAZY = {
     "register_encoder": "skfusion.encoders",
     "modality_importance": "skfusion.inspection",
     "ModalityImportanceDisplay": "skfusion.inspection",
+    "MultiTaskKerasEstimator": "skfusion.multitask",
+    "task_scorer": "skfusion.multitask",
 }
 
-_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "utils"]
+_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "multitask", "utils"]
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

@@ -314,12 +314,13 @@ class MultiTaskKerasEstimator(BaseEstimator):
         if not self._branches_:
             return [validate_data(self, X, dtype=np.float32, reset=fit)]
         X = check_X(self, X)
+        for name, (columns, _, _) in self._branches_.items():
+            _check_branch_columns(owner, name, columns, X, when="fit" if fit else "predict")
         validate_data(self, X, skip_check_array=True, reset=fit)
         if fit:
             self.transformers_ = {}
         features = []
         for name, (columns, transformer, _) in self._branches_.items():
-            _check_branch_columns(owner, name, columns, X, when="fit" if fit else "predict")
             part = select(X, columns)
             if transformer == "passthrough":
                 out = part
@@ -659,6 +660,8 @@ def _forward(model, features, chunk=8192):
         for start in range(0, max(n, 1), chunk):
             batch = [f[start:start + chunk] for f in features]
             out = model(batch if len(batch) > 1 else batch[0], training=False)
+            if not isinstance(out, (list, tuple)):
+                out = [out]  # a one-task model returns its output bare
             parts.append([keras.ops.convert_to_numpy(o) for o in out])
     return [np.concatenate(p) for p in zip(*parts)]
 

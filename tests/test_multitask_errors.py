@@ -1,0 +1,212 @@
+"""MultiTaskKerasEstimator: each bad input is a clear error naming the
+estimator, the task, branch or column, what was expected and the fix."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+from skfusion.multitask import MultiTaskKerasEstimator, task_scorer
+
+pytestmark = pytest.mark.keras
+
+
+@pytest.fixture
+def data():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(20, 3)), columns=["a", "b", "c"])
+    Y = pd.DataFrame({
+        "rating": rng.uniform(1, 5, 20),
+        "rec": np.tile([0, 1], 10),
+        "dept": np.tile(["Tops", "Dresses", "Jackets", "Bottoms"], 5),
+        "tag_x": np.tile([0, 1, 1, 0], 5),
+        "tag_y": np.tile([1, 0, 0, 0], 5),
+    })
+    return X, Y
+
+
+def fit(tasks, X, Y, **params):
+    params = {"shared_layers": (4,), "epochs": 1, **params}
+    return MultiTaskKerasEstimator(tasks, **params).fit(X, Y)
+
+
+def test_unknown_task_kind(data):
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: task 'rating' has unknown "
+                       r"kind 'ordinal'; expected one of 'binary', 'multiclass', 'multilabel', "
+                       r"'regression'"):
+        fit({"rating": "ordinal"}, *data)
+
+
+def test_malformed_task_spec(data):
+    with pytest.raises(ValueError, match=r"task 'rating' must be a kind \(str\) or a tuple "
+                       r"\(kind, columns\) or \(kind, columns, branch\), got \['regression'\]"):
+        fit({"rating": ["regression"]}, *data)
+    with pytest.raises(ValueError, match="tasks must be a non-empty dict"):
+        fit({}, *data)
+
+
+def test_Y_missing_a_task_column(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: Y has no column 'Rating' for "
+                       r"task 'Rating' \(regression; Y has columns \['rating', .*\]\); add it to Y or "
+                       r"name the task's column with tasks=\{'Rating': \('regression', <column>\)\}"):
+        fit({"Rating": "regression"}, X, Y)
+    with pytest.raises(ValueError, match=r"Y has no column 'tag_z' for task 'tags' \(multilabel"):
+        fit({"tags": ("multilabel", ["tag_x", "tag_z"])}, X, Y)
+
+
+def test_Y_must_be_a_dataframe(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"Y must be a pandas DataFrame with one column per task.*"
+                       r"got ndarray"):
+        fit({"rating": "regression"}, X, Y[["rating"]].to_numpy())
+    with pytest.raises(ValueError, match="X has 20 rows but Y has 19"):
+        fit({"rating": "regression"}, X, Y.iloc[:19])
+
+
+def test_multilabel_columns_not_0_1(data):
+    X, Y = data
+    Y = Y.assign(tag_y=Y["tag_y"] * 2)
+    with pytest.raises(ValueError, match=r"task 'tags' is multilabel, so its columns \['tag_x', "
+                       r"'tag_y'\] must hold only 0 and 1; column 'tag_y' has \[2\]\. Binarize"):
+        fit({"tags": ("multilabel", ["tag_x", "tag_y"])}, X, Y)
+
+
+def test_multilabel_needs_a_list_of_columns(data):
+    with pytest.raises(ValueError, match=r"multilabel task 'tags' needs its 0/1 label columns"):
+        fit({"tags": "multilabel"}, *data)
+    with pytest.raises(ValueError, match=r"multilabel task 'tags' names its label columns as a "
+                       r"non-empty list, got 'tag_x'"):
+        fit({"tags": ("multilabel", "tag_x")}, *data)
+    with pytest.raises(ValueError, match=r"binary task 'rec' has one Y column, got \['rec', 'rating'\]"):
+        fit({"rec": ("binary", ["rec", "rating"])}, *data)
+
+
+def test_nan_in_a_regression_target(data):
+    X, Y = data
+    Y.loc[[3, 7], "rating"] = np.nan
+    with pytest.raises(ValueError, match=r"task 'rating' \(regression\) has 2 NaN or infinite "
+                       r"value\(s\) in column 'rating'; drop or impute those rows"):
+        fit({"rating": "regression"}, X, Y)
+
+
+def test_non_numeric_regression_target(data):
+    with pytest.raises(ValueError, match=r"task 'dept' is a regression target but column 'dept' is "
+                       r"not numeric.*declare it 'binary' or 'multiclass'"):
+        fit({"dept": "regression"}, *data)
+
+
+def test_missing_class_label(data):
+    X, Y = data
+    Y["dept"] = Y["dept"].astype(object)
+    Y.loc[2, "dept"] = None
+    with pytest.raises(ValueError, match=r"task 'dept' \(multiclass\) has 1 missing value\(s\) "
+                       r"\(NaN/None\) in column 'dept'"):
+        fit({"dept": "multiclass"}, X, Y)
+
+
+def test_loss_weights_naming_an_unknown_task(data):
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: loss_weights names task\(s\) "
+                       r"\['Rating'\] that are not in tasks \(\['rating', 'rec'\]\); use the task names"):
+        fit({"rating": "regression", "rec": "binary"}, *data, loss_weights={"Rating": 1.0})
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), "high"])
+def test_loss_weights_must_be_non_negative_numbers(data, weight):
+    with pytest.raises(ValueError, match=r"loss_weights\['rec'\] must be a finite number >= 0"):
+        fit({"rating": "regression", "rec": "binary"}, *data, loss_weights={"rec": weight})
+
+
+def test_loss_weights_all_zero(data):
+    with pytest.raises(ValueError, match="loss_weights are all zero"):
+        fit({"rating": "regression"}, *data, loss_weights={"rating": 0})
+
+
+def test_loss_weights_unknown_string(data):
+    with pytest.raises(ValueError, match=r"The 'loss_weights' parameter of MultiTaskKerasEstimator "
+                       r"must be .*Got 'learned' instead"):
+        fit({"rating": "regression"}, *data, loss_weights="learned")
+
+
+def test_task_with_a_single_class(data):
+    X, Y = data
+    Y["rec"] = 1
+    with pytest.raises(ValueError, match=r"task 'rec' \(binary\) has a single class \[1\] in column "
+                       r"'rec'; a classifier needs at least two classes"):
+        fit({"rec": "binary"}, X, Y)
+
+
+def test_binary_task_with_more_classes(data):
+    with pytest.raises(ValueError, match=r"task 'dept' is binary but column 'dept' has 4 classes "
+                       r".*declare it 'multiclass'"):
+        fit({"dept": "binary"}, *data)
+
+
+def test_two_tasks_on_one_column(data):
+    with pytest.raises(ValueError, match=r"tasks 'rec' and 'rec2' both read Y column 'rec'"):
+        fit({"rec": "binary", "rec2": ("multiclass", "rec")}, *data)
+
+
+def test_inputs_selecting_columns_not_in_X(data):
+    X, Y = data
+    inputs = {"num": (["a", "z"], StandardScaler())}
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: inputs branch 'num' selects "
+                       r"column\(s\) \['z'\] that X does not have at fit time \(X has columns "
+                       r"\['a', 'b', 'c'\]\); fix the branch's columns"):
+        fit({"rating": "regression"}, X, Y, inputs=inputs)
+
+
+def test_predict_without_a_branch_column(data):
+    X, Y = data
+    model = fit({"rating": "regression"}, X, Y, inputs={"num": (["a", "b"], StandardScaler())})
+    with pytest.raises(ValueError, match=r"inputs branch 'num' selects column\(s\) \['b'\] that X "
+                       r"does not have at predict time .*pass the same columns as in fit"):
+        model.predict(X.drop(columns="b"))
+
+
+def test_inputs_by_name_on_an_array(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"inputs branch 'num' selects columns by name \(\['a'\]\) "
+                       r"but X is a ndarray without column names"):
+        fit({"rating": "regression"}, X.to_numpy(), Y, inputs={"num": (["a"], "passthrough")})
+
+
+def test_malformed_inputs(data):
+    with pytest.raises(ValueError, match=r"inputs\['num'\] must be a tuple \(columns, transformer\)"):
+        fit({"rating": "regression"}, *data, inputs={"num": StandardScaler()})
+    with pytest.raises(ValueError, match=r"inputs\['num'\] has transformer 'scale'; give a "
+                       r"scikit-learn transformer"):
+        fit({"rating": "regression"}, *data, inputs={"num": (["a"], "scale")})
+    with pytest.raises(ValueError, match=r"inputs\['num'\] layers must be a tuple of layer widths"):
+        fit({"rating": "regression"}, *data, inputs={"num": (["a"], "passthrough", (0,))})
+
+
+def test_head_on_an_unknown_branch(data):
+    with pytest.raises(ValueError, match=r"task 'rating' puts its head on 'txt', which must be one "
+                       r"of the inputs branches \['num'\]"):
+        fit({"rating": ("regression", None, "txt")}, *data, inputs={"num": (["a"], "passthrough")})
+    with pytest.raises(ValueError, match="which must be an inputs branch, but inputs is None"):
+        fit({"rating": ("regression", None, "txt")}, *data)
+
+
+def test_branch_features_with_nan(data):
+    X, Y = data
+    X.loc[0, "a"] = np.nan
+    with pytest.raises(ValueError, match=r"inputs branch 'num' gives NaN or infinite features for 1 "
+                       r"row\(s\); impute them"):
+        fit({"rating": "regression"}, X, Y, inputs={"num": (["a"], "passthrough")})
+
+
+def test_bad_layer_widths(data):
+    with pytest.raises(ValueError, match=r"shared_layers must be a tuple of layer widths \(ints >= 1\), "
+                       r"got \(8, 0\)"):
+        fit({"rating": "regression"}, *data, shared_layers=(8, 0))
+
+
+def test_task_scorer_errors(data):
+    X, Y = data
+    with pytest.raises(ValueError, match="'r3' is not a valid scoring value"):
+        task_scorer("rating", "r3")
+    model = fit({"rating": "regression"}, X, Y)
+    with pytest.raises(ValueError, match=r"unknown task 'Rating'; the tasks are \['rating'\]"):
+        task_scorer("Rating")(model, X, Y)
