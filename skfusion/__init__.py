@@ -23,13 +23,15 @@ _LAZY = {
     "TabularEncoder": "skfusion.encoders",
     "make_encoder": "skfusion.encoders",
     "register_encoder": "skfusion.encoders",
+    "KerasMLPClassifier": "skfusion.keras",
+    "KerasMLPRegressor": "skfusion.keras",
     "modality_importance": "skfusion.inspection",
     "ModalityImportanceDisplay": "skfusion.inspection",
     "MultiTaskKerasEstimator": "skfusion.multitask",
     "task_scorer": "skfusion.multitask",
 }
 
-_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "multitask", "utils"]
+_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "keras", "multitask", "utils"]
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

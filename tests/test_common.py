@@ -59,6 +59,10 @@ INSTANCES = {
         cls([("scaled", StandardScaler(), [0, 1]), ("rest", "passthrough")], Ridge()),
         cls([("all", MinMaxScaler())], DecisionTreeRegressor(random_state=0), block_scaling=None),
     ],
+    # tiny and quick, yet accurate enough for check_classifiers_train /
+    # check_regressors_train: a large step makes up for few epochs
+    "KerasMLPClassifier": lambda cls: [cls((8,), epochs=5, learning_rate=0.05)],
+    "KerasMLPRegressor": lambda cls: [cls((8,), epochs=5, learning_rate=0.05)],
     # parametrize_with_checks feeds most checks a 1-D y, but a multi-task estimator
     # fits a DataFrame Y naming its tasks: tests/test_multitask.py runs the checks
     # that apply, and equivalents of those that fit, on such a Y.
@@ -101,7 +105,16 @@ INSTANCES = {
     ],
 }
 
-EXPECTED_FAILURES = {}
+_KERAS_WEIGHTS = (
+    "Keras averages a weighted loss over the rows of a batch, not over their total "
+    "weight, and repeated rows make other batches: a weight of 2 and a repeated row "
+    "agree in expectation, not to the check's rtol of 1e-7"
+)
+
+EXPECTED_FAILURES = {
+    "KerasMLPClassifier": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
+    "KerasMLPRegressor": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
+}
 
 
 def _instances():

@@ -10,7 +10,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, St
 from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.validation import _check_feature_names_in, _check_method_params
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _check_method_params,
+    _check_sample_weight,
+)
 
 __all__ = [
     "HasMethods",
@@ -20,6 +24,7 @@ __all__ = [
     "_BaseComposition",
     "_check_feature_names_in",
     "_check_method_params",
+    "_check_sample_weight",
     "_fit_context",
     "_get_column_indices",
     "_print_elapsed_time",

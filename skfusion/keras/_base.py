@@ -1,0 +1,484 @@
+"""The one base of skfusion's Keras estimators: a scikit-learn estimator that
+owns a Keras 3 model, with routed parameters, leak-free seeding, thread
+limits, a fast predict path and pickles in Keras' own format."""
+
+import contextlib
+import difflib
+import inspect
+import os
+import random
+import tempfile
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+
+from ..encoders._base import available_cores, import_optional
+from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
+
+# Rows per direct model call at predict time: one call for the usual input,
+# bounded memory for a large one.
+_PREDICT_BATCH = 8192
+
+# Epochs without improvement before early_stopping=True stops training.
+_PATIENCE = 5
+
+# Model method whose signature lists what each routed prefix accepts, and the
+# names the estimator itself passes there.
+_ROUTES = {
+    "optimizer": "the optimizer",
+    "compile": "Model.compile",
+    "fit": "Model.fit",
+}
+_NOT_ROUTABLE = {
+    "compile": {"self", "optimizer"},
+    "fit": {"self", "x", "y", "sample_weight"},
+    "optimizer": {"self", "kwargs"},
+}
+
+
+def import_keras(owner):
+    """Keras 3, or an ImportError naming the extra that installs it."""
+    return import_optional("keras", owner=owner)
+
+
+class _BaseKerasEstimator(BaseEstimator):
+    """A scikit-learn estimator that builds, trains and predicts with a Keras 3
+    model; everything that is not specific to one architecture lives here.
+
+    ``fit(X, y, sample_weight=None)`` runs these steps, each a method a
+    subclass overrides where its model needs it:
+
+    1. ``_check_params(keras)``: checks across parameters, after the constraints
+       in ``_parameter_constraints``; call ``super()._check_params()`` to keep
+       the check of routed parameters.
+    2. ``_prepare_X(X, reset)``: X as the model takes it (default: a float32
+       array via ``validate_data``); also used by every predict method.
+    3. ``_prepare_y(y, reset)`` (required): y as the model's targets; sets
+       the target attributes (``classes_``, ``n_outputs_`` ...). With
+       ``reset=False`` (warm start) it checks y against them instead.
+    4. ``_sample_weight(y, sample_weight)``: per-row weights or None
+       (a classifier folds ``class_weight`` in here).
+    5. ``_build_model(x, y)`` (required): a new, uncompiled ``keras.Model``
+       for the prepared inputs and targets; runs seeded.
+    6. ``_loss()`` (required) and ``_metrics()``: what ``Model.compile``
+       gets, with ``_build_optimizer()`` and the ``compile__*`` parameters.
+    7. ``_fit_kwargs(keras, x, y, sample_weight)``: the arguments of ``Model.fit``
+       (epochs, batch size, verbosity, early stopping, a random validation
+       split, then the ``fit__*`` parameters); ``history_`` collects what it
+       reports.
+
+    ``_forward(X)`` is the predict path: checks, ``_prepare_X`` and direct
+    model calls in large batches (``Model.predict`` costs milliseconds per
+    call, ruinous for one row); it returns the outputs as numpy float64, in
+    the structure the model outputs. ``_custom_objects()`` names the custom
+    layers a pickle needs to load the model.
+
+    Parameters every subclass declares in its ``__init__``: ``optimizer``,
+    ``learning_rate``, ``epochs``, ``batch_size``, ``validation_split``,
+    ``early_stopping``, ``random_state``, ``verbose``; optionally
+    ``warm_start`` (absent: every fit starts afresh). ``**routed_params``
+    in ``__init__`` (stored with ``vars(self).update``) takes the routed
+    ``optimizer__*``, ``compile__*`` and ``fit__*`` parameters, which
+    ``get_params``/``set_params`` (and hence ``clone`` and grid search)
+    understand; ``fit`` reports any other name with a did-you-mean.
+    """
+
+    _parameter_constraints: dict = {
+        "optimizer": [str, type, HasMethods(["apply_gradients", "get_config"])],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean", Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- routed parameters ------------------------------------------------
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator, routed ones (``fit__shuffle``) included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, routed ones (``optimizer__beta_1``) included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters; a name starting with ``optimizer__``,
+            ``compile__`` or ``fit__`` is passed to the optimizer,
+            ``Model.compile`` or ``Model.fit``, checked when fitting.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        routed = {k: params.pop(k) for k in list(params) if k.split("__")[0] in _ROUTES}
+        super().set_params(**params)
+        vars(self).update(routed)
+        return self
+
+    def _extra_params(self):
+        """What ``**routed_params`` stored: attributes that are neither
+        constructor parameters nor fitted (``model_``) or private state."""
+        own = set(self._get_param_names())
+        return {k: v for k, v in vars(self).items()
+                if k not in own and not k.startswith("_") and not k.endswith("_")}
+
+    def _routed(self, prefix):
+        """The ``prefix__*`` parameters, without the prefix."""
+        start = f"{prefix}__"
+        return {k[len(start):]: v for k, v in vars(self).items() if k.startswith(start)}
+
+    def _check_routed_params(self, keras):
+        """Every extra parameter is routed to a real argument; did-you-mean otherwise."""
+        owner = type(self).__name__
+        for key in sorted(self._extra_params()):
+            prefix, _, name = key.partition("__")
+            if prefix not in _ROUTES:
+                options = self._get_param_names() + [f"{p}__{name}" for p in _ROUTES]
+                hint = _did_you_mean(key, options) or "."
+                raise ValueError(
+                    f"{owner}: {key} is not a parameter{hint} Routed parameters start with "
+                    f"{', '.join(p + '__' for p in _ROUTES)}."
+                )
+            valid = self._routable_names(keras, prefix)
+            if name not in valid:
+                target = _ROUTES[prefix]
+                if prefix == "optimizer":
+                    target = f"the optimizer {self._optimizer_class(keras).__name__}"
+                hint = _did_you_mean(name, valid, prefix=f"{prefix}__") or (
+                    f"; expected one of {', '.join(f'{prefix}__{v}' for v in valid)}."
+                )
+                raise ValueError(f"{owner}: {key} is not a parameter of {target}{hint}")
+
+    def _routable_names(self, keras, prefix):
+        if prefix == "optimizer":
+            function = self._optimizer_class(keras)
+        else:
+            function = getattr(keras.Model, prefix)
+        names = inspect.signature(function).parameters
+        return [n for n in names if n not in _NOT_ROUTABLE[prefix]]
+
+    # -- fit ----------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Build (or, with ``warm_start``, keep) the model and train it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like
+            Targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-row weights of the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        keras = import_keras(type(self).__name__)
+        self._check_params(keras)
+        warm = getattr(self, "warm_start", False) and hasattr(self, "model_")
+        x = self._prepare_X(X, reset=not warm)
+        target = self._prepare_y(y, reset=not warm)
+        check_consistent_length(x, *keras.tree.flatten(target))
+        sample_weight = self._sample_weight(y, sample_weight)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, x, dtype=np.float32)
+        with _seeded(keras, self.random_state), _limited_threads(keras):
+            if not warm:
+                model = self._build_model(x, target)
+                model.compile(**self._compile_kwargs(keras))
+                self.model_ = model
+                self.history_ = {}
+            history = self.model_.fit(**self._fit_kwargs(keras, x, target, sample_weight))
+        for key, values in history.history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        return self
+
+    def _check_params(self, keras):
+        """Checks across parameters; the routed ones by default."""
+        self._check_routed_params(keras)
+
+    def _prepare_X(self, X, *, reset):
+        """X as the model takes it: a float32 array."""
+        return validate_data(self, X, reset=reset, dtype=np.float32)
+
+    def _prepare_y(self, y, *, reset):
+        raise NotImplementedError
+
+    def _sample_weight(self, y, sample_weight):
+        return sample_weight
+
+    def _build_model(self, x, y):
+        raise NotImplementedError
+
+    def _loss(self):
+        raise NotImplementedError
+
+    def _metrics(self):
+        return None
+
+    def _compile_kwargs(self, keras):
+        kwargs = {"optimizer": self._build_optimizer(keras), "loss": self._loss(),
+                  "metrics": self._metrics()}
+        kwargs.update(self._routed("compile"))
+        return kwargs
+
+    def _optimizer_class(self, keras):
+        optimizer = self.optimizer
+        if isinstance(optimizer, type):
+            return optimizer
+        if not isinstance(optimizer, str):
+            return type(optimizer)
+        try:
+            return type(keras.optimizers.get(optimizer))
+        except ValueError:
+            names = [n.lower() for n in dir(keras.optimizers)
+                     if isinstance(getattr(keras.optimizers, n), type) and not n.startswith("_")]
+            raise ValueError(
+                f"{type(self).__name__}: optimizer={optimizer!r} is not a Keras optimizer; "
+                "expected a name such as 'adam', 'sgd' or 'rmsprop', an optimizer "
+                f"class or an instance{_did_you_mean(optimizer.lower(), names, quote=True)}"
+            ) from None
+
+    def _build_optimizer(self, keras):
+        """A fresh optimizer each fit: clones and refits never share its state.
+        ``learning_rate`` and ``optimizer__*`` apply on top of an instance's
+        own configuration."""
+        cls = self._optimizer_class(keras)
+        config = {}
+        if not isinstance(self.optimizer, (str, type)):
+            config = self.optimizer.get_config()
+        config.update(learning_rate=self.learning_rate, **self._routed("optimizer"))
+        return cls.from_config(config)
+
+    def _fit_kwargs(self, keras, x, y, sample_weight):
+        callbacks = []
+        validation = None
+        if self.validation_split:
+            x, y, sample_weight, validation = _split_validation(
+                keras, x, y, sample_weight, self.validation_split
+            )
+        if self.early_stopping:
+            patience = _PATIENCE if self.early_stopping is True else self.early_stopping
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss" if validation else "loss",
+                patience=patience,
+                restore_best_weights=True,
+            ))
+        kwargs = {
+            "x": x,
+            "y": y,
+            "sample_weight": sample_weight,
+            "validation_data": validation,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "verbose": int(self.verbose),
+        }
+        routed = self._routed("fit")
+        kwargs["callbacks"] = callbacks + list(routed.pop("callbacks", None) or [])
+        kwargs.update(routed)
+        return kwargs
+
+    # -- predict -------------------------------------------------------------
+
+    def _forward(self, X):
+        """The model's outputs on X as float64 numpy arrays (same structure
+        as the model's outputs)."""
+        check_is_fitted(self, "model_")
+        keras = import_keras(type(self).__name__)
+        x = self._prepare_X(X, reset=False)
+        n = len(keras.tree.flatten(x)[0])
+        with _limited_threads(keras):
+            parts = []
+            for start in range(0, n, _PREDICT_BATCH):
+                rows = keras.tree.map_structure(lambda a: a[start:start + _PREDICT_BATCH], x)
+                out = self.model_(rows, training=False)
+                parts.append(keras.tree.map_structure(keras.ops.convert_to_numpy, out))
+        if len(parts) == 1:
+            return keras.tree.map_structure(lambda a: a.astype(np.float64), parts[0])
+        return keras.tree.map_structure(
+            lambda *blocks: np.concatenate(blocks).astype(np.float64), *parts
+        )
+
+    # -- pickling -------------------------------------------------------------
+
+    def _custom_objects(self):
+        """Custom layers, losses ... the saved model needs to load; none here."""
+        return None
+
+    def __getstate__(self):
+        # the model travels as the bytes of a .keras archive: Keras' own
+        # format, portable across backends and free of pickled graph objects
+        state = dict(super().__getstate__())
+        if "model_" in state:
+            state["model_"] = _model_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            keras = import_keras(type(self).__name__)
+            state = dict(state)
+            state["model_"] = _model_from_bytes(keras, state["model_"], self._custom_objects())
+        super().__setstate__(state)
+
+
+def target_array(y, owner, expected="1-D (one target) or 2-D (one column per output)"):
+    """y as a numpy array of at most two dimensions, or a clear error."""
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    if hasattr(y, "toarray"):
+        y = y.toarray()
+    y = np.asarray(y)
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(
+            f"{owner}: y must be {expected}, got an array of shape {y.shape}."
+        )
+    return y
+
+
+def _did_you_mean(word, options, *, prefix="", quote=False):
+    close = difflib.get_close_matches(word, options, n=1)
+    if not close:
+        return ""
+    guess = prefix + close[0]
+    return f"; did you mean {guess!r}?" if quote else f"; did you mean {guess}?"
+
+
+def _split_validation(keras, x, y, sample_weight, fraction):
+    """Hold out a random ``fraction`` of rows (Keras' own ``validation_split``
+    takes the last rows, which are one class when y is sorted)."""
+    n = len(keras.tree.flatten(x)[0])
+    order = np.random.permutation(n)
+    n_val = max(1, int(round(n * fraction)))
+    train, val = order[n_val:], order[:n_val]
+
+    def take(data, rows):
+        return None if data is None else keras.tree.map_structure(lambda a: a[rows], data)
+
+    validation = (take(x, val), take(y, val))
+    if sample_weight is not None:
+        validation += (sample_weight[val],)
+    return take(x, train), take(y, train), take(sample_weight, train), validation
+
+
+@contextlib.contextmanager
+def _seeded(keras, random_state):
+    """Seed Python, NumPy and the backend for one fit, then put every global
+    random state back: a seeded fit neither fixes nor replays the randomness
+    of the fits after it. Layers draw their initial weights and dropout seeds
+    from Python's ``random``; Keras shuffles with NumPy (JAX), torch's
+    generator (torch) or TensorFlow's global seed (TensorFlow)."""
+    if random_state is None:
+        yield
+        return
+    if isinstance(random_state, Integral):
+        seed = int(random_state)
+    else:
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    backend = keras.backend.backend()
+    random.seed(seed)
+    np.random.seed(seed)
+    if backend == "torch":
+        import torch
+
+        torch_state = torch.get_rng_state()
+        torch.manual_seed(seed)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf_seed = _tensorflow_global_seed()
+        tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        if backend == "torch":
+            torch.set_rng_state(torch_state)
+        elif backend == "tensorflow":
+            tf.random.set_seed(tf_seed)
+
+
+def _tensorflow_global_seed():
+    # TensorFlow has a setter for its global seed but no public getter
+    from tensorflow.python.eager import context
+
+    return context.global_seed()
+
+
+@contextlib.contextmanager
+def _limited_threads(keras):
+    """Keep the backend's intra-op threads to the cores this process may use:
+    on a shared machine the default of every core in the box collapses."""
+    cores = available_cores()
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        previous = torch.get_num_threads()
+        torch.set_num_threads(min(previous, cores))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
+        return
+    if backend == "tensorflow":
+        _cap_tensorflow_threads(cores)
+    yield
+
+
+def _cap_tensorflow_threads(cores):
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() or cores >= (os.cpu_count() or cores):
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(cores)
+        threading.set_inter_op_parallelism_threads(cores)
+    except RuntimeError:
+        # TensorFlow fixes its thread pools when its runtime starts; once
+        # started they cannot change, and the cap is best effort
+        pass
+
+
+def _model_to_bytes(model):
+    with tempfile.TemporaryDirectory(prefix="skfusion-keras-") as folder:
+        path = os.path.join(folder, "model.keras")
+        model.save(path)
+        with open(path, "rb") as file:
+            return file.read()
+
+
+def _model_from_bytes(keras, data, custom_objects):
+    with tempfile.TemporaryDirectory(prefix="skfusion-keras-") as folder:
+        path = os.path.join(folder, "model.keras")
+        with open(path, "wb") as file:
+            file.write(data)
+        return keras.saving.load_model(path, custom_objects=custom_objects)
