@@ -1,0 +1,180 @@
+"""What KerasMLPClassifier costs over the raw Keras model it wraps, under the
+TensorFlow and torch backends, side by side.
+
+Data: the bundled reviews (all 23,486), as an MLP sees them: 50 SVD
+components of the TF-IDF of title + review text, and the standardised
+numeric columns (Age, Rating, Positive Feedback Count); target Recommended
+IND. The raw side builds, compiles and fits the identical network (Dense 100
+relu, Dense 2 softmax, Adam 1e-3, sparse categorical cross-entropy) with the
+same epochs and batch size; the wrapper adds validation, label encoding, the
+routed-parameter check, thread limits and the model build. One-row
+``predict_proba`` is compared with a direct call of the raw model
+(``model(x)`` then ``keras.ops.convert_to_numpy``), not ``model.predict``,
+which costs milliseconds per call.
+
+Acceptance: fit at most 1.10x raw, one-row predict_proba at most 1.5x raw.
+Each backend runs in its own process (Keras fixes it at import); raw and
+wrapper alternate within a repeat so that load from other processes hits
+both; medians over the repeats.
+
+Run: ``python benchmarks/keras_overhead.py [--repeats 5] [--epochs 3]``
+(prints a table and the machine).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+BACKENDS = ["tensorflow", "torch"]
+FIT_LIMIT, PREDICT_LIMIT = 1.10, 1.5
+HIDDEN, LEARNING_RATE = 100, 1e-3
+
+
+def features(path):
+    """Reviews as a float32 matrix and 0/1 labels, saved to ``path`` (.npz)."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import StandardScaler
+
+    from skfusion.datasets import load_clothing_reviews
+
+    X, y = load_clothing_reviews(return_X_y=True)
+    text = X["Title"].fillna("") + " " + X["Review Text"].fillna("")
+    tfidf = TfidfVectorizer(min_df=3, max_features=20000, sublinear_tf=True).fit_transform(text)
+    svd = TruncatedSVD(n_components=50, random_state=0).fit_transform(tfidf)
+    numeric = StandardScaler().fit_transform(X[["Age", "Rating", "Positive Feedback Count"]])
+    matrix = np.hstack([svd, numeric]).astype(np.float32)
+    np.savez(path, X=matrix, y=y.to_numpy())
+    return matrix.shape
+
+
+def worker(path, repeats, epochs, batch_size, calls):
+    """Time raw Keras and the wrapper in this process's backend; print JSON."""
+    import keras
+
+    from skfusion.keras import KerasMLPClassifier
+
+    data = np.load(path)
+    X, y = data["X"], data["y"]
+    row = X[:1]
+
+    def raw_fit():
+        inputs = keras.Input(shape=(X.shape[1],))
+        hidden = keras.layers.Dense(HIDDEN, activation="relu")(inputs)
+        outputs = keras.layers.Dense(2, activation="softmax")(hidden)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
+                      loss="sparse_categorical_crossentropy")
+        model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
+        return model
+
+    def wrapper_fit():
+        clf = KerasMLPClassifier(hidden_layers=(HIDDEN,), learning_rate=LEARNING_RATE,
+                                 epochs=epochs, batch_size=batch_size)
+        return clf.fit(X, y)
+
+    def per_call(function):
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        return (time.perf_counter() - start) / calls
+
+    def timed(function):
+        start = time.perf_counter()
+        result = function()
+        return time.perf_counter() - start, result
+
+    # warm-up: the first fit pays for the backend's start-up, on either side
+    model, clf = raw_fit(), wrapper_fit()
+    times = {"raw_fit": [], "wrapper_fit": [], "raw_predict": [], "wrapper_predict": []}
+    for _ in range(repeats):
+        seconds, model = timed(raw_fit)
+        times["raw_fit"].append(seconds)
+        seconds, clf = timed(wrapper_fit)
+        times["wrapper_fit"].append(seconds)
+        per_call(lambda: keras.ops.convert_to_numpy(model(row, training=False)))
+        per_call(lambda: clf.predict_proba(row))
+        times["raw_predict"].append(
+            per_call(lambda: keras.ops.convert_to_numpy(model(row, training=False))))
+        times["wrapper_predict"].append(per_call(lambda: clf.predict_proba(row)))
+    versions = {"keras": keras.__version__}
+    backend = keras.backend.backend()
+    framework = __import__(backend)
+    versions[backend] = framework.__version__
+    print(json.dumps({"backend": backend, "times": times, "versions": versions,
+                      "accuracy": float(clf.score(X, y))}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--calls", type=int, default=300, help="one-row predictions per timing")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.data, args.repeats, args.epochs, args.batch_size, args.calls)
+        return
+
+    import sklearn
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="skfusion-keras-bench-") as folder:
+        path = os.path.join(folder, "reviews.npz")
+        shape = features(path)
+        results = []
+        for backend in BACKENDS:
+            command = [sys.executable, __file__, "--worker", backend, "--data", path,
+                       "--repeats", str(args.repeats), "--epochs", str(args.epochs),
+                       "--batch-size", str(args.batch_size), "--calls", str(args.calls)]
+            env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    versions = {}
+    for result in results:
+        versions.update(result["versions"])
+    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), load "
+          f"{load_before[0]:.2f} before / {os.getloadavg()[0]:.2f} after")
+    print(f"versions: Python {platform.python_version()}, numpy {np.__version__}, "
+          f"scikit-learn {sklearn.__version__}, "
+          + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(f"data: {shape[0]} reviews x {shape[1]} features; Dense {HIDDEN} + softmax, "
+          f"{args.epochs} epochs, batch {args.batch_size}; medians of {args.repeats} "
+          f"repeats, one-row predictions averaged over {args.calls} calls\n")
+    header = (f"{'backend':<12}{'step':<22}{'raw Keras':>12}{'skfusion':>12}"
+              f"{'ratio':>8}{'limit':>8}  ok")
+    print(header)
+    print("-" * len(header))
+    failed = False
+    for result in results:
+        times = {k: statistics.median(v) for k, v in result["times"].items()}
+        rows = [
+            ("fit", times["raw_fit"], times["wrapper_fit"], FIT_LIMIT, 1.0, "s"),
+            ("predict_proba, 1 row", times["raw_predict"], times["wrapper_predict"],
+             PREDICT_LIMIT, 1e3, "ms"),
+        ]
+        for step, raw, ours, limit, scale, unit in rows:
+            ratio = ours / raw
+            failed |= ratio > limit
+            print(f"{result['backend']:<12}{step:<22}{raw * scale:>9.3f} {unit:<2}"
+                  f"{ours * scale:>9.3f} {unit:<2}{ratio:>8.2f}{limit:>8.2f}  "
+                  f"{'yes' if ratio <= limit else 'NO'}")
+    print("\ntraining accuracy of the wrapper: "
+          + ", ".join(f"{r['backend']} {r['accuracy']:.3f}" for r in results))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
