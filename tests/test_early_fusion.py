@@ -290,3 +290,26 @@ def test_block_that_is_not_a_transformer():
     X = np.arange(16.0).reshape(8, 2)
     with pytest.raises(TypeError, match="block 'x' needs a transformer .* got LogisticRegression"):
         EarlyFusionClassifier([("x", LogisticRegression())], LogisticRegression()).fit(X, [0, 1] * 4)
+
+
+@pytest.mark.keras
+def test_hybrid_with_a_keras_head_searches_its_layers(texts, blocks):
+    from skfusion.keras import KerasMLPClassifier
+
+    X, y = texts
+    Y = np.column_stack([y, X["Department Name"].eq("Tops")]).astype(int)
+    early = EarlyFusionClassifier(
+        blocks, KerasMLPClassifier(hidden_layers=(8,), epochs=2, random_state=0)
+    )
+    hybrid = LateFusionClassifier([
+        ("early", early),
+        ("tab", OneVsRestClassifier(LogisticRegression(max_iter=500)), ["Age", "Positive Feedback Count"]),
+    ])
+    search = GridSearchCV(
+        hybrid, {"early__classifier__hidden_layers": [(4,), (8,)]}, cv=2, scoring="f1_macro"
+    ).fit(X, Y)
+    fitted_early = search.best_estimator_.named_estimators_["early"]
+    # a sparse TF-IDF block reaches the Keras head dense
+    assert fitted_early.classifier_.hidden_layers == search.best_params_["early__classifier__hidden_layers"]
+    proba = search.best_estimator_.predict_proba(X.iloc[:5])
+    assert proba.shape == (5, 2) and ((proba >= 0) & (proba <= 1)).all()

@@ -294,7 +294,12 @@ def _fit_member(estimator, X, y, fit_params, message_clsname=None, message=None,
         except Exception as exc:
             if context is not None:
                 exc.add_note(f"(while fitting member {context['name']!r} of {context['owner']})")
-            if context is not None and np.ndim(y) == 2 and context.get("multilabel"):
+            if (
+                context is not None
+                and np.ndim(y) == 2
+                and context.get("multilabel")
+                and not _supports_multilabel(estimator)
+            ):
                 raise ValueError(
                     f"{context['owner']}: member {context['name']!r} "
                     f"({type(estimator).__name__}) cannot fit multi-label y of shape "
@@ -304,6 +309,24 @@ def _fit_member(estimator, X, y, fit_params, message_clsname=None, message=None,
                 ) from exc
             raise
     return estimator
+
+
+def _supports_multilabel(estimator):
+    """Whether a member says it fits multi-label y: its failure then has
+    another cause, and is reported as it is."""
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.multioutput import ClassifierChain, MultiOutputClassifier
+    from sklearn.utils import get_tags
+
+    # scikit-learn's own multi-label wrappers do not say so in their tags
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    if isinstance(last, (OneVsRestClassifier, MultiOutputClassifier, ClassifierChain)):
+        return True
+    try:
+        classifier_tags = get_tags(estimator).classifier_tags
+    except Exception:
+        return False
+    return classifier_tags is not None and classifier_tags.multi_label
 
 
 def fit_member(estimator, X, y, fit_params, store, message_clsname=None,

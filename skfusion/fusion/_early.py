@@ -214,7 +214,15 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             start += block.shape[1]
         for name in self._all_names_:
             self.output_indices_.setdefault(name, slice(0, 0))
-        return concat_blocks(blocks)
+        return self._concat(blocks)
+
+    def _concat(self, blocks):
+        """Blocks side by side; dense unless the final estimator takes sparse
+        input (a TF-IDF block next to dense ones, before a Keras head)."""
+        fused = concat_blocks(blocks)
+        if sparse.issparse(fused) and not get_tags(getattr(self, self._final_param)).input_tags.sparse:
+            fused = fused.toarray()
+        return fused
 
     def _check_block_weights(self, members):
         names = [m.name for m in members]
@@ -293,7 +301,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             output = _transform_block(transformer, select(X, cols))
             self._check_block_output(name, output, when="predict")
             blocks.append(scaler.transform(output))
-        return concat_blocks(blocks)
+        return self._concat(blocks)
 
     def transform(self, X):
         """The fused features of X: every block transformed, scaled,
@@ -307,8 +315,9 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         Returns
         -------
         X_fused : {ndarray, sparse matrix} of shape (n_samples, n_fused_features)
-            Sparse when any block's output is sparse; ``output_indices_`` maps
-            each block to its columns.
+            Sparse when any block's output is sparse and the final estimator
+            takes sparse input; ``output_indices_`` maps each block to its
+            columns.
         """
         return self._fused_features(X)
 
