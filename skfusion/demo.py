@@ -198,7 +198,9 @@ def build_rows(memory, minilm):
             scenario, "stacking (text members + tabular -> GB)",
             LateFusionClassifier(
                 text_members,
-                final_estimator=HistGradientBoostingClassifier(max_iter=100, random_state=0),
+                final_estimator=HistGradientBoostingClassifier(
+                    max_iter=200, learning_rate=0.05, min_samples_leaf=50, random_state=0
+                ),
                 passthrough=(TabularEncoder(), tabular),
                 missing="renormalize",
                 memory=memory,
@@ -240,7 +242,9 @@ def rating_rows(memory, minilm):
         )))
     rows.append(Row("rating", "stacking (text members + tabular -> GB)", LateFusionRegressor(
         members,
-        final_estimator=HistGradientBoostingRegressor(max_iter=100, random_state=0),
+        final_estimator=HistGradientBoostingRegressor(
+            max_iter=200, learning_rate=0.05, min_samples_leaf=50, random_state=0
+        ),
         passthrough=(TabularEncoder(), tabular),
         memory=memory,
     )))

@@ -66,3 +66,16 @@ def install_plugin(tmp_path, monkeypatch):
         monkeypatch.syspath_prepend(str(tmp_path))
 
     return install
+
+
+# estimators whose models are Keras models: CI runs their tests once more
+# under KERAS_BACKEND=torch (``pytest -m keras``)
+_KERAS_MODULES = ("skfusion.keras", "skfusion.multitask", "skfusion.encoders._image")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        estimator = callspec.params.get("estimator") if callspec else None
+        if estimator is not None and type(estimator).__module__.startswith(_KERAS_MODULES):
+            item.add_marker(pytest.mark.keras)
