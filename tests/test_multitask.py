@@ -45,6 +45,13 @@ def small(**params):
     return MultiTaskKerasEstimator(TASKS, **{**defaults, **params})
 
 
+def quick(**params):
+    """For tests of the scikit-learn plumbing, which fit many times: two
+    epochs, run eagerly (on TensorFlow, tracing a tiny model's train step
+    costs more than a few eager steps; the routed compile__ parameter)."""
+    return small(**{"epochs": 2, "batch_size": 32, "compile__run_eagerly": True, **params})
+
+
 @pytest.fixture(scope="module")
 def data():
     return make_data()
@@ -53,7 +60,7 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     X, Y = data
-    return small(epochs=60, learning_rate=1e-2).fit(X, Y)
+    return small(epochs=60, batch_size=32, learning_rate=2e-2).fit(X, Y)
 
 
 def test_predict_has_a_column_per_task_and_label_with_original_labels(data, fitted):
@@ -229,7 +236,7 @@ def test_seeded_fit_is_reproducible_and_leaves_global_random_state_alone(data):
 @pytest.mark.parametrize("loss_weights", [None, "uncertainty"])
 def test_pickle_round_trip_predicts_the_same(data, loss_weights):
     X, Y = data
-    model = small(loss_weights=loss_weights).fit(X, Y)
+    model = quick(loss_weights=loss_weights).fit(X, Y)
     restored = pickle.loads(pickle.dumps(model))
     pd.testing.assert_frame_equal(restored.predict(X), model.predict(X))
     np.testing.assert_allclose(restored.predict_proba(X)["size"], model.predict_proba(X)["size"], rtol=1e-6)
@@ -245,13 +252,14 @@ def test_validation_split_and_early_stopping(data):
 
 def test_grid_search_over_loss_weights_and_shared_layers(data):
     X, Y = data
-    grid = {"loss_weights": [None, {"price": 0.2}, "uncertainty"], "shared_layers": [(8,), (16, 8)]}
-    search = GridSearchCV(small(epochs=2), grid, cv=2).fit(X, Y)
-    assert len(search.cv_results_["params"]) == 6
+    grid = {"loss_weights": [{"price": 0.2}, "uncertainty"], "shared_layers": [(8,), (16, 8)]}
+    search = GridSearchCV(quick(), grid, cv=2).fit(X, Y)
+    assert len(search.cv_results_["params"]) == 4
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.predict(X).shape == (len(X), 5)
+    assert search.best_estimator_.get_params()["compile__run_eagerly"] is True
 
-    by_price = GridSearchCV(small(epochs=2), {"shared_layers": [(4,), (16,)]}, cv=2,
+    by_price = GridSearchCV(quick(), {"loss_weights": [None, {"big": 0.1}]}, cv=2,
                             scoring=task_scorer("price", "r2")).fit(X, Y)
     assert by_price.best_score_ == max(by_price.cv_results_["mean_test_score"])
     assert by_price.score(X, Y) == pytest.approx(task_scorer("price", "r2")(by_price.best_estimator_, X, Y))
@@ -261,7 +269,7 @@ def test_cross_validate_splits_the_dataframe_Y(data):
     X, Y = data
     scoring = {"all": task_scorer_mean, "price": task_scorer("price", "r2"),
                "big": task_scorer("big", "accuracy")}
-    result = cross_validate(small(epochs=2), X, Y, cv=KFold(3), scoring=scoring)
+    result = cross_validate(quick(), X, Y, cv=KFold(3), scoring=scoring)
     assert result["test_all"].shape == (3,) and np.isfinite(result["test_price"]).all()
     assert ((0 <= result["test_big"]) & (result["test_big"] <= 1)).all()
 
@@ -300,7 +308,7 @@ def test_fit_does_not_change_or_add_public_params(data):
 
     X, Y = data
     tasks = {k: v for k, v in TASKS.items()}
-    estimator = small(loss_weights={"price": 0.5}, inputs={"x": ([0, 1, 2, 3, 4], StandardScaler())})
+    estimator = quick(loss_weights={"price": 0.5}, inputs={"x": ([0, 1, 2, 3, 4], StandardScaler())})
     estimator.tasks = tasks
     params = estimator.get_params()
     digest = joblib.hash(params)
@@ -314,7 +322,7 @@ def test_fit_does_not_change_or_add_public_params(data):
 
 def test_unfitted_errors_and_clone_forgets_the_fit(data):
     X, Y = data
-    estimator = small()
+    estimator = quick()
     for method in ("predict", "predict_proba"):
         with pytest.raises(NotFittedError):
             getattr(estimator, method)(X)

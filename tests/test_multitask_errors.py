@@ -26,7 +26,7 @@ def data():
 
 
 def fit(tasks, X, Y, **params):
-    params = {"shared_layers": (4,), "epochs": 1, **params}
+    params = {"shared_layers": (4,), "epochs": 1, "compile__run_eagerly": True, **params}
     return MultiTaskKerasEstimator(tasks, **params).fit(X, Y)
 
 
@@ -210,3 +210,9 @@ def test_task_scorer_errors(data):
     model = fit({"rating": "regression"}, X, Y)
     with pytest.raises(ValueError, match=r"unknown task 'Rating'; the tasks are \['rating'\]"):
         task_scorer("Rating")(model, X, Y)
+
+
+def test_mistyped_routed_parameter(data):
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: optimizer__beta1 is not a parameter "
+                       r"of the optimizer Adam; did you mean optimizer__beta_1\?"):
+        fit({"rating": "regression"}, *data, optimizer__beta1=0.8)

@@ -1,21 +1,17 @@
 """One Keras model, a shared trunk and one head per task."""
 
-import contextlib
-import os
-import random
-import tempfile
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.base import BaseEstimator, clone
-from sklearn.utils import check_random_state
+from sklearn.base import clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..fusion._base import check_X, select
-from ..utils._sklearn_compat import Interval, StrOptions, _fit_context
+from ..keras._base import _BaseKerasEstimator, import_keras
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, layer_tag, parse_tasks
 
 #: short names of the per-task metrics in ``history_``
@@ -37,7 +33,7 @@ def _has_classification_task(estimator):
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
 
-class MultiTaskKerasEstimator(BaseEstimator):
+class MultiTaskKerasEstimator(_BaseKerasEstimator):
     """One Keras model that learns several targets at once.
 
     A shared trunk of dense layers feeds one head per task: binary (a sigmoid
@@ -166,20 +162,13 @@ class MultiTaskKerasEstimator(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **_BaseKerasEstimator._parameter_constraints,
         "tasks": [dict],
         "inputs": [dict, None],
         "shared_layers": [tuple, list],
         "task_layers": [tuple, list],
         "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
         "loss_weights": [dict, StrOptions({"uncertainty"}), None],
-        "optimizer": [str],
-        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "validation_split": [Interval(Real, 0.0, 1.0, closed="left")],
-        "early_stopping": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -199,6 +188,7 @@ class MultiTaskKerasEstimator(BaseEstimator):
         early_stopping=False,
         random_state=None,
         verbose=0,
+        **routed_params,
     ):
         self.tasks = tasks
         self.inputs = inputs
@@ -214,9 +204,9 @@ class MultiTaskKerasEstimator(BaseEstimator):
         self.early_stopping = early_stopping
         self.random_state = random_state
         self.verbose = verbose
+        vars(self).update(routed_params)
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, Y):
+    def fit(self, X, Y, sample_weight=None):
         """Fit the transformers of ``inputs`` and the model on every task.
 
         Parameters
@@ -229,11 +219,23 @@ class MultiTaskKerasEstimator(BaseEstimator):
             One column per task (a multilabel task: one 0/1 column per
             label), named as in ``tasks``.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-row weights of every task's loss.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        # tasks, loss weights and Y are checked, and the target encodings
+        # learnt, before the branches encode X, which can take minutes
+        self._validate_params()
+        self._configure(X, Y)
+        return super().fit(X, Y, sample_weight=sample_weight)
+
+    def _configure(self, X, Y):
+        """Parse ``inputs``, ``tasks`` and ``loss_weights``, check Y and fit
+        each task's target encoding on it."""
         owner = type(self).__name__
         branches = self._check_inputs()
         heads = parse_tasks(owner, self.tasks, list(branches))
@@ -243,24 +245,12 @@ class MultiTaskKerasEstimator(BaseEstimator):
         Y = self._check_Y(X, Y)
         for head in heads:
             head.fit(Y)
-        self._branches_ = branches
-        self._heads_ = heads
-        features = self._features(X, fit=True)
-        targets = [head.encode(head.select(Y)) for head in heads]
-
-        keras = _import_keras()
-        with _seeded(keras, self.random_state):
-            model = self._build_model(keras, [f.shape[1] for f in features])
-            self._compile(keras, model, weights)
-            history, weight_log = self._train(keras, model, features, targets)
-        self.model_ = model
+        self._branches_, self._heads_, self._loss_weights_ = branches, heads, weights
         self.tasks_ = [head.name for head in heads]
         self.classes_ = {
-            head.name: (head.classes_ if head.kind != "multilabel" else np.asarray(head.column_list))
+            head.name: head.classes_ if head.kind != "multilabel" else np.asarray(head.column_list)
             for head in heads if head.is_classifier
         }
-        self.history_ = self._rename_history(history, weight_log)
-        return self
 
     def _check_inputs(self):
         """``inputs`` as ``{branch: (columns, transformer, layers)}``."""
@@ -308,23 +298,26 @@ class MultiTaskKerasEstimator(BaseEstimator):
             )
         return Y
 
-    def _features(self, X, *, fit):
-        """The model's inputs: per branch (or for X itself) a float32 array."""
-        owner = type(self).__name__
+    # -- the steps of the base's fit -------------------------------------
+
+    def _prepare_X(self, X, *, reset):
+        """X as the model takes it: one float32 array, the branches' outputs
+        side by side (the model slices each branch back out)."""
         if not self._branches_:
-            return [validate_data(self, X, dtype=np.float32, reset=fit)]
+            return super()._prepare_X(X, reset=reset)
+        owner = type(self).__name__
         X = check_X(self, X)
         for name, (columns, _, _) in self._branches_.items():
-            _check_branch_columns(owner, name, columns, X, when="fit" if fit else "predict")
-        validate_data(self, X, skip_check_array=True, reset=fit)
-        if fit:
+            _check_branch_columns(owner, name, columns, X, when="fit" if reset else "predict")
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        if reset:
             self.transformers_ = {}
-        features = []
+        blocks = []
         for name, (columns, transformer, _) in self._branches_.items():
             part = select(X, columns)
             if transformer == "passthrough":
                 out = part
-            elif fit:
+            elif reset:
                 self.transformers_[name] = clone(transformer)
                 out = self.transformers_[name].fit_transform(part)
             else:
@@ -339,120 +332,98 @@ class MultiTaskKerasEstimator(BaseEstimator):
                     f"for {int((~np.isfinite(out).all(axis=1)).sum())} row(s); impute "
                     "them in the branch's transformer (e.g. TabularEncoder)."
                 )
-            features.append(out)
-        return features
+            blocks.append(out)
+        widths = np.cumsum([0] + [block.shape[1] for block in blocks])
+        if reset:
+            self._spans_ = list(zip(widths[:-1].tolist(), widths[1:].tolist()))
+        elif [b - a for a, b in self._spans_] != np.diff(widths).tolist():
+            raise ValueError(
+                f"{owner}: the branches now give {np.diff(widths).tolist()} features, "
+                f"not {[b - a for a, b in self._spans_]} as in fit; a transformer of "
+                "inputs changes its output width between fit and transform."
+            )
+        return np.hstack(blocks)
 
-    def _build_model(self, keras, widths):
-        """The functional model: per branch an input and dense encoder, the
-        shared trunk on their concatenation, one head per task."""
+    def _prepare_y(self, Y, *, reset):
+        """One target array per task, encoded for its head."""
+        return [head.encode(head.select(Y)) for head in self._heads_]
+
+    def _build_model(self, x, y):
+        """The functional model: per branch a slice of the input and a dense
+        encoder, the shared trunk on their concatenation, a head per task."""
+        keras = import_keras(type(self).__name__)
         layers = keras.layers
+        TaskUncertainty, _, ColumnSlice = keras_objects()
 
-        def dense_stack(x, sizes, prefix):
+        def dense_stack(h, sizes, prefix):
             for i, size in enumerate(sizes):
-                x = layers.Dense(size, activation="relu", name=f"{prefix}_dense{i}")(x)
+                h = layers.Dense(size, activation="relu", name=f"{prefix}_dense{i}")(h)
                 if self.dropout:
-                    x = layers.Dropout(self.dropout, name=f"{prefix}_dropout{i}")(x)
-            return x
+                    h = layers.Dropout(self.dropout, name=f"{prefix}_dropout{i}")(h)
+            return h
 
+        inputs = keras.Input(shape=(x.shape[1],), name="features")
+        encoded = {}
         if self._branches_:
-            inputs, encoded = [], {}
             for i, (name, (_, _, sizes)) in enumerate(self._branches_.items()):
                 tag = layer_tag(f"branch{i}", name)
-                inputs.append(keras.Input(shape=(widths[i],), name=f"{tag}_input"))
-                encoded[name] = dense_stack(inputs[-1], sizes, tag)
+                part = ColumnSlice(*self._spans_[i], name=f"{tag}_input")(inputs)
+                encoded[name] = dense_stack(part, sizes, tag)
             parts = list(encoded.values())
-            x = parts[0] if len(parts) == 1 else layers.Concatenate(name="fusion")(parts)
+            h = parts[0] if len(parts) == 1 else layers.Concatenate(name="fusion")(parts)
         else:
-            inputs, encoded = [keras.Input(shape=(widths[0],), name="features")], {}
-            x = inputs[0]
-        trunk = dense_stack(x, self.shared_layers, "shared")
-        if self.loss_weights == "uncertainty":
-            TaskUncertainty, _ = keras_objects()
-            trunk = TaskUncertainty(len(self._heads_), name="task_uncertainty")(trunk)
+            h = inputs
+        trunk = dense_stack(h, self.shared_layers, "shared")
+        if self._loss_weights_ == "uncertainty":
+            # the losses read this layer's log-variances; _loss() takes it
+            self._uncertainty_layer = TaskUncertainty(len(self._heads_), name="task_uncertainty")
+            trunk = self._uncertainty_layer(trunk)
         outputs = []
         for i, head in enumerate(self._heads_):
             h = trunk
             if head.on is not None:
                 h = layers.Concatenate(name=f"task{i}_with_branch")([trunk, encoded[head.on]])
             h = dense_stack(h, self.task_layers, f"task{i}")
-            outputs.append(
-                layers.Dense(head.units, activation=head.activation,
-                             name=head.layer_name(i))(h)
-            )
-        return keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs)
+            outputs.append(layers.Dense(head.units, activation=head.activation,
+                                        name=head.layer_name(i))(h))
+        return keras.Model(inputs, outputs)
 
-    def _compile(self, keras, model, weights):
-        """Per-task losses and metrics; fixed weights, or each loss wrapped
-        with its learned log-variance."""
+    def _loss(self):
+        """Each task's loss; with ``"uncertainty"``, wrapped with its learned
+        log-variance from the model just built."""
         losses = [head.loss for head in self._heads_]
-        if weights == "uncertainty":
-            _, UncertaintyWeightedLoss = keras_objects()
-            layer = model.get_layer("task_uncertainty")
-            losses = [
-                UncertaintyWeightedLoss(loss, i, head.uncertainty_factor).bind(layer)
-                for i, (loss, head) in enumerate(zip(losses, self._heads_))
-            ]
-            weights = None
-        optimizer = keras.optimizers.get(
-            {"class_name": self.optimizer, "config": {"learning_rate": self.learning_rate}}
-        )
-        model.compile(
-            optimizer=optimizer,
-            loss=losses,
-            loss_weights=weights,
-            metrics=[[head.metric] for head in self._heads_],
-        )
+        if self._loss_weights_ != "uncertainty":
+            return losses
+        _, UncertaintyWeightedLoss, _ = keras_objects()
+        layer = vars(self).pop("_uncertainty_layer")
+        return [UncertaintyWeightedLoss(loss, i, head.uncertainty_factor).bind(layer)
+                for i, (loss, head) in enumerate(zip(losses, self._heads_))]
 
-    def _train(self, keras, model, features, targets):
-        """``model.fit``; returns Keras' history and, with uncertainty
-        weighting, each task's effective weight per epoch."""
-        callbacks, weight_log = [], []
-        if self.early_stopping:
-            monitor = "val_loss" if self.validation_split else "loss"
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=5, restore_best_weights=True))
-        if self.loss_weights == "uncertainty":
-            layer = model.get_layer("task_uncertainty")
-            factors = np.array([head.uncertainty_factor for head in self._heads_])
-            callbacks.append(keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: weight_log.append(
-                    factors * np.exp(-keras.ops.convert_to_numpy(layer.log_vars)))))
-        history = model.fit(
-            features if len(features) > 1 else features[0],
-            targets,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            validation_split=self.validation_split,
-            callbacks=callbacks,
-            verbose=self.verbose,
-        )
-        return history.history, weight_log
+    def _metrics(self):
+        return [[head.metric] for head in self._heads_]
 
-    def _rename_history(self, history, weight_log):
-        """Keras' history keys (output layer and metric names) by task name."""
-        renamed = {}
-        for key, values in history.items():
-            prefix, name = ("val_", key[4:]) if key.startswith("val_") else ("", key)
-            for i, head in enumerate(self._heads_):
-                layer = head.layer_name(i)
-                if name.startswith(layer + "_"):
-                    metric = name[len(layer) + 1:]
-                    name = f"{head.name}_{_METRIC_NAMES.get(metric, metric)}"
-                    break
-            renamed[prefix + name] = [float(v) for v in values]
-        for i, head in enumerate(self._heads_):
-            if weight_log:
-                renamed[f"{head.name}_weight"] = [float(w[i]) for w in weight_log]
-        return renamed
+    def _compile_kwargs(self, keras):
+        kwargs = super()._compile_kwargs(keras)
+        if self._loss_weights_ != "uncertainty":
+            kwargs.setdefault("loss_weights", self._loss_weights_)
+        return kwargs
+
+    def _fit_kwargs(self, keras, x, y, sample_weight):
+        kwargs = super()._fit_kwargs(keras, x, y, sample_weight)
+        kwargs["callbacks"].append(_task_history(keras, self.model_, self._heads_))
+        return kwargs
+
+    def _custom_objects(self):
+        return {cls.__name__: cls for cls in keras_objects()}
 
     # -- prediction ------------------------------------------------------
 
     def _outputs(self, X):
         """The model's raw output per task, as numpy arrays."""
-        check_is_fitted(self)
-        features = self._features(X, fit=False)
-        raw = _forward(self.model_, features)
-        return dict(zip(self.tasks_, raw))
+        outputs = self._forward(X)
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]  # a one-task model returns its output bare
+        return dict(zip(self.tasks_, outputs))
 
     def _head(self, task):
         check_is_fitted(self)
@@ -544,16 +515,6 @@ class MultiTaskKerasEstimator(BaseEstimator):
         tags.non_deterministic = self.random_state is None
         return tags
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        if "model_" in state:
-            state["model_"] = _model_to_bytes(state["model_"])
-        return state
-
-    def __setstate__(self, state):
-        if isinstance(state.get("model_"), bytes):
-            state["model_"] = _model_from_bytes(state["model_"])
-        self.__dict__.update(state)
 
 
 def _check_widths(owner, param, widths):
@@ -588,97 +549,27 @@ def _check_branch_columns(owner, name, columns, X, *, when):
         )
 
 
-# -- Keras plumbing ----------------------------------------------------------
+def _task_history(keras, model, heads):
+    """A callback that renames Keras' per-output entries of each epoch's
+    logs (``task0_Rating_mean_absolute_error``) by task (``Rating_mae``)
+    before ``History`` records them, and adds each task's learned weight
+    with uncertainty weighting."""
+    renames = {}
+    for i, head in enumerate(heads):
+        layer = head.layer_name(i)
+        for metric in ("loss", head.metric):
+            renames[f"{layer}_{metric}"] = f"{head.name}_{_METRIC_NAMES.get(metric, metric)}"
+    renames.update({f"val_{k}": f"val_{v}" for k, v in renames.items()})
+    uncertainty = next((layer for layer in model.layers if layer.name == "task_uncertainty"), None)
+    factors = np.array([head.uncertainty_factor for head in heads])
 
+    def on_epoch_end(epoch, logs):
+        for old, new in renames.items():
+            if old in logs:
+                logs[new] = logs.pop(old)
+        if uncertainty is not None:
+            log_vars = keras.ops.convert_to_numpy(uncertainty.log_vars)
+            for head, weight in zip(heads, factors * np.exp(-log_vars)):
+                logs[f"{head.name}_weight"] = float(weight)
 
-def _import_keras():
-    from ..encoders._base import import_optional
-
-    return import_optional("keras", owner="MultiTaskKerasEstimator")
-
-
-@contextlib.contextmanager
-def _seeded(keras, random_state):
-    """Seed Keras (weights, dropout), NumPy, Python and the backend for one
-    fit, and put every global random state back afterwards."""
-    if random_state is None:
-        yield
-        return
-    from keras.src.backend.common import global_state
-
-    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    backend = keras.backend.backend()
-    saved = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "keras": {k: global_state.get_global_attribute(k)
-                  for k in ("global_random_seed", "global_seed_generator")},
-    }
-    if backend == "torch":
-        import torch
-
-        saved["torch"] = torch.get_rng_state()
-    elif backend == "tensorflow":
-        import tensorflow as tf
-        from tensorflow.python.eager import context
-
-        saved["tensorflow"] = context.global_seed()
-    global_state.set_global_attribute("global_random_seed", seed)
-    global_state.set_global_attribute("global_seed_generator", None)
-    random.seed(seed)
-    np.random.seed(seed)
-    if backend == "torch":
-        torch.manual_seed(seed)
-    elif backend == "tensorflow":
-        tf.random.set_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(saved["python"])
-        np.random.set_state(saved["numpy"])
-        for key, value in saved["keras"].items():
-            global_state.set_global_attribute(key, value)
-        if backend == "torch":
-            torch.set_rng_state(saved["torch"])
-        elif backend == "tensorflow":
-            tf.random.set_seed(saved["tensorflow"])
-
-
-def _forward(model, features, chunk=8192):
-    """The model's outputs as numpy arrays, by direct calls in chunks
-    (``model.predict`` costs a data pipeline per call)."""
-    import keras
-
-    no_grad = contextlib.nullcontext()
-    if keras.backend.backend() == "torch":
-        import torch
-
-        no_grad = torch.no_grad()
-    n = len(features[0])
-    parts = []
-    with no_grad:
-        for start in range(0, max(n, 1), chunk):
-            batch = [f[start:start + chunk] for f in features]
-            out = model(batch if len(batch) > 1 else batch[0], training=False)
-            if not isinstance(out, (list, tuple)):
-                out = [out]  # a one-task model returns its output bare
-            parts.append([keras.ops.convert_to_numpy(o) for o in out])
-    return [np.concatenate(p) for p in zip(*parts)]
-
-
-def _model_to_bytes(model):
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        with open(path, "rb") as f:
-            return f.read()
-
-
-def _model_from_bytes(data):
-    keras = _import_keras()
-    keras_objects()  # registers the custom layer before loading
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as f:
-            f.write(data)
-        return keras.saving.load_model(path, compile=False)
+    return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
