@@ -86,8 +86,9 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         learned log-variance ``s_i`` per task, ``c_i = 1/2`` for regression
         and 1 for classification.
 
-    optimizer : str, default="adam"
-        A Keras optimizer name.
+    optimizer : str, class or instance, default="adam"
+        A Keras optimizer: a name, a class or an instance (whose
+        configuration is kept; a fresh copy trains each fit).
 
     learning_rate : float, default=1e-3
         The optimizer's learning rate.
@@ -99,26 +100,33 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         Rows per gradient step.
 
     validation_split : float, default=0.0
-        Fraction of the rows (the last ones) held out to report validation
+        Fraction of the rows, drawn at random, held out to report validation
         losses and, with ``early_stopping``, to decide when to stop.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or int, default=False
         Stop when the validation loss (the training loss without a
-        validation split) has not improved for 5 epochs, and keep the best
-        weights.
+        validation split) has not improved for 5 epochs, or for this many
+        epochs when an int, and keep the best weights.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout and shuffling, for one fit,
-        without changing the global random state of Python, NumPy or the
-        backend.
+        Seeds the initial weights, dropout, shuffling and the validation
+        split. The global random states (Python, NumPy, the backend's) are
+        put back after fitting.
 
     verbose : int, default=0
-        Keras' training log level.
+        Keras' progress output: 0 silent, 1 a bar, 2 a line per epoch.
+
+    **routed_params : dict
+        ``optimizer__<name>``, ``compile__<name>`` and ``fit__<name>``: passed
+        to the optimizer, ``Model.compile`` and ``Model.fit``, over what the
+        estimator sets itself (``compile__loss_weights`` included).
 
     Attributes
     ----------
     model_ : keras.Model
-        The fitted model: one output per task, in the order of ``tasks``.
+        The fitted model: one input (the branches' features side by side,
+        each sliced out by a ``branch<i>_<name>_input`` layer) and one output
+        per task, in the order of ``tasks``.
 
     tasks_ : list of str
         Task names, in model output order.
