@@ -38,7 +38,7 @@ precision, recall and F1 on the other 25%, then the F1 per label of the
 same model given each modality alone.
 
 Run: ``python examples/early_fusion_multilabel.py`` (about 2 minutes on 2
-cores; ``--n-samples 300 --epochs 2`` for a quick look).
+cores; ``--n-samples 200 --epochs 2`` for a quick look).
 """
 
 import argparse
