@@ -14,8 +14,9 @@ which costs milliseconds per call.
 
 Acceptance: fit at most 1.10x raw, one-row predict_proba at most 1.5x raw.
 Each backend runs in its own process (Keras fixes it at import); raw and
-wrapper alternate within a repeat so that load from other processes hits
-both; medians over the repeats.
+wrapper alternate (fits per repeat, predictions call by call) so that load
+from other processes hits both alike; medians over the repeats. About 3
+minutes on 2 cores.
 
 Run: ``python benchmarks/keras_overhead.py [--repeats 5] [--epochs 3]``
 (prints a table and the machine).
@@ -81,30 +82,41 @@ def worker(path, repeats, epochs, batch_size, calls):
                                  epochs=epochs, batch_size=batch_size)
         return clf.fit(X, y)
 
-    def per_call(function):
-        start = time.perf_counter()
-        for _ in range(calls):
-            function()
-        return (time.perf_counter() - start) / calls
-
     def timed(function):
         start = time.perf_counter()
         result = function()
         return time.perf_counter() - start, result
 
+    def paired_calls(raw, ours):
+        """Median seconds per call of each, interleaved call by call (in
+        alternating order) so that a burst of load hits both alike."""
+        spent = ([], [])
+        for i in range(calls):
+            order = [(0, raw), (1, ours)] if i % 2 else [(1, ours), (0, raw)]
+            for side, function in order:
+                start = time.perf_counter()
+                function()
+                spent[side].append(time.perf_counter() - start)
+        return statistics.median(spent[0]), statistics.median(spent[1])
+
     # warm-up: the first fit pays for the backend's start-up, on either side
     model, clf = raw_fit(), wrapper_fit()
     times = {"raw_fit": [], "wrapper_fit": [], "raw_predict": [], "wrapper_predict": []}
-    for _ in range(repeats):
-        seconds, model = timed(raw_fit)
-        times["raw_fit"].append(seconds)
-        seconds, clf = timed(wrapper_fit)
-        times["wrapper_fit"].append(seconds)
-        per_call(lambda: keras.ops.convert_to_numpy(model(row, training=False)))
-        per_call(lambda: clf.predict_proba(row))
-        times["raw_predict"].append(
-            per_call(lambda: keras.ops.convert_to_numpy(model(row, training=False))))
-        times["wrapper_predict"].append(per_call(lambda: clf.predict_proba(row)))
+    for repeat in range(repeats):
+        fits = [("raw_fit", raw_fit), ("wrapper_fit", wrapper_fit)]
+        for key, function in fits if repeat % 2 else fits[::-1]:
+            seconds, fitted = timed(function)
+            times[key].append(seconds)
+            if key == "raw_fit":
+                model = fitted
+            else:
+                clf = fitted
+        raw, ours = paired_calls(
+            lambda: keras.ops.convert_to_numpy(model(row, training=False)),
+            lambda: clf.predict_proba(row),
+        )
+        times["raw_predict"].append(raw)
+        times["wrapper_predict"].append(ours)
     versions = {"keras": keras.__version__}
     backend = keras.backend.backend()
     framework = __import__(backend)
@@ -118,7 +130,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--calls", type=int, default=300, help="one-row predictions per timing")
+    parser.add_argument("--calls", type=int, default=300, help="one-row predictions per repeat")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -152,7 +164,7 @@ def main():
           + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"data: {shape[0]} reviews x {shape[1]} features; Dense {HIDDEN} + softmax, "
           f"{args.epochs} epochs, batch {args.batch_size}; medians of {args.repeats} "
-          f"repeats, one-row predictions averaged over {args.calls} calls\n")
+          f"repeats, one-row predictions: median of {args.calls} calls\n")
     header = (f"{'backend':<12}{'step':<22}{'raw Keras':>12}{'skfusion':>12}"
               f"{'ratio':>8}{'limit':>8}  ok")
     print(header)

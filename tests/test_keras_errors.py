@@ -116,6 +116,13 @@ def test_warm_start_refuses_new_classes_or_outputs():
         reg.fit(X, X[:, :2])
 
 
+def test_failed_fit_leaves_no_half_state():
+    clf = KerasMLPClassifier(**FAST).fit(X, Y)
+    with pytest.raises(ValueError, match="y has one class"):
+        clf.fit(X[:, :3], ["a"] * 20)
+    assert not hasattr(clf, "model_") and not hasattr(clf, "n_features_in_")
+
+
 def test_missing_keras_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", None)
     with pytest.raises(ImportError, match=r'KerasMLPClassifier needs .keras.*pip install "skfusion\[keras\]"'):

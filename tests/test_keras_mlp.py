@@ -229,8 +229,17 @@ def test_optimizer_instance_or_class_is_copied(binary):
     assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
     assert float(clf.model_.optimizer.momentum) == 0.5
     assert np.isclose(float(clf.model_.optimizer.learning_rate), FAST["learning_rate"])
+    assert clone(clf).fit(X, y).model_.optimizer is not clf.model_.optimizer
     clf = KerasMLPClassifier(**{**FAST, "optimizer": keras.optimizers.RMSprop}).fit(X, y)
     assert isinstance(clf.model_.optimizer, keras.optimizers.RMSprop)
+
+
+def test_learning_rate_schedule(binary):
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=5, decay_rate=0.5)
+    clf = KerasMLPClassifier(**{**FAST, "learning_rate": schedule}).fit(*binary)
+    config = clf.model_.optimizer.get_config()["learning_rate"]
+    assert config["class_name"] == "ExponentialDecay"
+    assert float(clf.model_.optimizer.learning_rate) < 0.05
 
 
 def test_warm_start_trains_the_same_model_on(binary):

@@ -26,8 +26,9 @@ _PREDICT_BATCH = 8192
 # Epochs without improvement before early_stopping=True stops training.
 _PATIENCE = 5
 
-# Model method whose signature lists what each routed prefix accepts, and the
-# names the estimator itself passes there.
+# Routed prefix -> what it reaches, as messages name it; the signature of
+# that callable lists the names a prefix accepts, less those the estimator
+# passes itself (or that are no arguments).
 _ROUTES = {
     "optimizer": "the optimizer",
     "compile": "Model.compile",
@@ -53,7 +54,7 @@ class _BaseKerasEstimator(BaseEstimator):
     subclass overrides where its model needs it:
 
     1. ``_check_params(keras)``: checks across parameters, after the constraints
-       in ``_parameter_constraints``; call ``super()._check_params()`` to keep
+       in ``_parameter_constraints``; call ``super()._check_params(keras)`` to keep
        the check of routed parameters.
     2. ``_prepare_X(X, reset)``: X as the model takes it (default: a float32
        array via ``validate_data``); also used by every predict method.
@@ -89,7 +90,8 @@ class _BaseKerasEstimator(BaseEstimator):
 
     _parameter_constraints: dict = {
         "optimizer": [str, type, HasMethods(["apply_gradients", "get_config"])],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"),
+                          HasMethods(["__call__", "get_config"])],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "validation_split": [Interval(Real, 0, 1, closed="left")],
@@ -203,6 +205,17 @@ class _BaseKerasEstimator(BaseEstimator):
         keras = import_keras(type(self).__name__)
         self._check_params(keras)
         warm = getattr(self, "warm_start", False) and hasattr(self, "model_")
+        try:
+            return self._fit(keras, X, y, sample_weight, warm)
+        except BaseException:
+            # a failed fresh fit leaves no half state (new n_features_in_ over
+            # an old model); a failed warm start keeps the model it had
+            if not warm:
+                for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+                    delattr(self, name)
+            raise
+
+    def _fit(self, keras, X, y, sample_weight, warm):
         x = self._prepare_X(X, reset=not warm)
         target = self._prepare_y(y, reset=not warm)
         check_consistent_length(x, *keras.tree.flatten(target))
@@ -317,18 +330,13 @@ class _BaseKerasEstimator(BaseEstimator):
         check_is_fitted(self, "model_")
         keras = import_keras(type(self).__name__)
         x = self._prepare_X(X, reset=False)
-        n = len(keras.tree.flatten(x)[0])
         with _limited_threads(keras):
             parts = []
-            for start in range(0, n, _PREDICT_BATCH):
-                rows = keras.tree.map_structure(lambda a: a[start:start + _PREDICT_BATCH], x)
-                out = self.model_(rows, training=False)
-                parts.append(keras.tree.map_structure(keras.ops.convert_to_numpy, out))
-        if len(parts) == 1:
-            return keras.tree.map_structure(lambda a: a.astype(np.float64), parts[0])
-        return keras.tree.map_structure(
-            lambda *blocks: np.concatenate(blocks).astype(np.float64), *parts
-        )
+            for start in range(0, _n_rows(keras, x), _PREDICT_BATCH):
+                out = self.model_(_take(keras, x, slice(start, start + _PREDICT_BATCH)),
+                                  training=False)
+                parts.append(_map(keras, keras.ops.convert_to_numpy, out))
+        return _map(keras, lambda *blocks: np.concatenate(blocks).astype(np.float64), *parts)
 
     # -- pickling -------------------------------------------------------------
 
@@ -390,18 +398,33 @@ def _did_you_mean(word, options, *, prefix="", quote=False):
 def _split_validation(keras, x, y, sample_weight, fraction):
     """Hold out a random ``fraction`` of rows (Keras' own ``validation_split``
     takes the last rows, which are one class when y is sorted)."""
-    n = len(keras.tree.flatten(x)[0])
+    n = _n_rows(keras, x)
     order = np.random.permutation(n)
-    n_val = max(1, int(round(n * fraction)))
+    n_val = min(n - 1, max(1, int(round(n * fraction))))
     train, val = order[n_val:], order[:n_val]
-
-    def take(data, rows):
-        return None if data is None else keras.tree.map_structure(lambda a: a[rows], data)
-
-    validation = (take(x, val), take(y, val))
+    validation = (_take(keras, x, val), _take(keras, y, val))
     if sample_weight is not None:
         validation += (sample_weight[val],)
-    return take(x, train), take(y, train), take(sample_weight, train), validation
+    return (_take(keras, x, train), _take(keras, y, train),
+            _take(keras, sample_weight, train), validation)
+
+
+# Inputs, targets and outputs are an array or, for a model with several, a
+# list/dict of them. keras.tree handles both, at tens of microseconds per
+# call on torch: too much for one-row predictions, so plain arrays skip it.
+
+def _map(keras, function, *structures):
+    if isinstance(structures[0], (list, tuple, dict)):
+        return keras.tree.map_structure(function, *structures)
+    return function(*structures)
+
+
+def _take(keras, data, rows):
+    return None if data is None else _map(keras, lambda a: a[rows], data)
+
+
+def _n_rows(keras, data):
+    return len(keras.tree.flatten(data)[0] if isinstance(data, (list, tuple, dict)) else data)
 
 
 @contextlib.contextmanager
