@@ -216,3 +216,15 @@ def test_mistyped_routed_parameter(data):
     with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: optimizer__beta1 is not a parameter "
                        r"of the optimizer Adam; did you mean optimizer__beta_1\?"):
         fit({"rating": "regression"}, *data, optimizer__beta1=0.8)
+
+
+def test_a_failed_refit_leaves_the_estimator_unfitted(data):
+    from sklearn.exceptions import NotFittedError
+
+    X, Y = data
+    model = fit({"rating": "regression"}, X, Y)
+    with pytest.raises(ValueError, match="Y has no column 'score'"):
+        model.set_params(tasks={"score": "regression"}).fit(X, Y)
+    assert not hasattr(model, "model_") and not hasattr(model, "tasks_")
+    with pytest.raises(NotFittedError):
+        model.predict(X)

@@ -238,8 +238,15 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         # tasks, loss weights and Y are checked, and the target encodings
         # learnt, before the branches encode X, which can take minutes
         self._validate_params()
-        self._configure(X, Y)
-        return super().fit(X, Y, sample_weight=sample_weight)
+        try:
+            self._configure(X, Y)
+            return super().fit(X, Y, sample_weight=sample_weight)
+        except BaseException:
+            # a failed refit must not leave new task encodings over an old model
+            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+                delattr(self, name)
+            vars(self).pop("_uncertainty_layer", None)
+            raise
 
     def _configure(self, X, Y):
         """Parse ``inputs``, ``tasks`` and ``loss_weights``, check Y and fit
