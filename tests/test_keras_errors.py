@@ -127,3 +127,12 @@ def test_missing_keras_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", None)
     with pytest.raises(ImportError, match=r'KerasMLPClassifier needs .keras.*pip install "skfusion\[keras\]"'):
         KerasMLPClassifier(**FAST).fit(X, Y)
+
+
+@pytest.mark.parametrize("value, match", [(np.nan, "Input X contains NaN"), (1e300, "infinity or a value too large")])
+def test_non_finite_rows_at_predict(value, match):
+    clf = KerasMLPRegressor(**FAST).fit(X, X[:, 0])
+    row = X[:1].copy()
+    row[0, 2] = value
+    with pytest.raises(ValueError, match=match):
+        clf.predict(row)

@@ -240,9 +240,12 @@ class _BaseKerasEstimator(BaseEstimator):
     def _prepare_X(self, X, *, reset):
         """X as the model takes it: a float32 array."""
         if not reset and _is_plain_matrix(X, self):
-            # what validate_data would pass unchanged, checked in a few
-            # microseconds instead of ~80: it matters for one-row predictions
-            return X.astype(np.float32, copy=False)
+            # what validate_data would pass, checked in a few microseconds
+            # instead of ~80: it matters for one-row predictions
+            with np.errstate(over="ignore"):  # validate_data reports it below
+                x = X.astype(np.float32, copy=False)
+            if np.isfinite(x).all():
+                return x
         return validate_data(self, X, reset=reset, dtype=np.float32)
 
     def _prepare_y(self, y, *, reset):
@@ -375,7 +378,7 @@ def target_array(y, owner, expected="1-D (one target) or 2-D (one column per out
 
 
 def _is_plain_matrix(X, estimator):
-    """A finite float ndarray of the fitted width, fitted without feature names."""
+    """A float ndarray of the fitted width, fitted without feature names."""
     return (
         type(X) is np.ndarray
         and X.ndim == 2
@@ -383,7 +386,6 @@ def _is_plain_matrix(X, estimator):
         and X.shape[0] > 0
         and X.shape[1] == estimator.n_features_in_
         and not hasattr(estimator, "feature_names_in_")
-        and np.isfinite(X).all()
     )
 
 
