@@ -284,14 +284,13 @@ class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
                     f"{owner}: y has one class ({classes.tolist()}); a classifier "
                     "needs at least two classes."
                 )
-            encoded = encoded.astype(np.int32)
         if reset:
             self.classes_ = classes
             self.n_outputs_ = y.shape[1] if y.ndim == 2 else 1
             return encoded
         self._check_warm_start_classes(classes, y.ndim == 2)
         if y.ndim == 1:
-            encoded = np.searchsorted(self.classes_, classes)[encoded].astype(np.int32)
+            encoded = np.searchsorted(self.classes_, classes)[encoded]
         return encoded
 
     def _check_warm_start_classes(self, classes, multilabel):
