@@ -49,41 +49,57 @@ def _part(obj):
         # differ in set ordering, which costs a cache miss, never a wrong hit.
         return b"estimator" + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
-    if isinstance(obj, (pd.DataFrame, pd.Series)) and _plain_values(obj):
-        columns = [v for _, v in obj.items()] if isinstance(obj, pd.DataFrame) else [obj]
-        # repr of a dtype carries a categorical's categories and order;
-        # infer_dtype tells object ints from the strings that print the same
-        names = repr((type(obj).__name__, getattr(obj, "name", None),
-                      list(getattr(obj, "columns", [])), obj.shape,
-                      [repr(c.dtype) for c in columns],
-                      [pd.api.types.infer_dtype(c, skipna=True) for c in columns
-                       if c.dtype == object])).encode()
-        return names + b"".join(_column_bytes(c) for c in columns)
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        hashed = _frame_bytes(obj)
+        if hashed is not None:
+            return hashed
     if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufcmM":
         meta = repr((obj.dtype.str, obj.shape)).encode()
         return meta + np.ascontiguousarray(obj).tobytes()
     if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim <= 2:
-        frame = pd.DataFrame(obj.reshape(len(obj), -1))
-        if _plain_values(frame):
-            return repr(("object", obj.shape)).encode() + _part(frame)
+        hashed = _frame_bytes(pd.DataFrame(obj.reshape(len(obj), -1)))
+        if hashed is not None:
+            return repr(("object", obj.shape)).encode() + hashed
     if sparse.issparse(obj):
         obj = obj.tocsr()
         meta = repr((obj.shape, obj.dtype.str)).encode()
         return meta + b"".join(_part(a) for a in (obj.data, obj.indices, obj.indptr))
     if isinstance(obj, dict):
         return b"dict" + b"".join(repr(k).encode() + _part(v) for k, v in sorted(obj.items(), key=repr))
+    if type(obj) in (list, tuple):
+        return repr((type(obj).__name__, len(obj))).encode() + b"".join(_part(v) for v in obj)
     return joblib.hash(obj).encode()
 
 
-def _column_bytes(column):
-    """Bytes that identify a column's values: numbers as they are, anything
-    else through pandas' vectorised value hashing."""
+def _frame_bytes(obj):
+    """Bytes that identify a DataFrame's or Series' values, or None where
+    pandas' value hashing is not exact: a column of arrays, images or bytes."""
     import pandas as pd
 
-    if isinstance(column.dtype, pd.StringDtype) or (
-        column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string"
-    ):
-        return _RECENT_STRINGS.bytes_for(column.to_numpy(dtype=object, na_value=None))
+    columns = [v for _, v in obj.items()] if isinstance(obj, pd.DataFrame) else [obj]
+    # only object columns can hold arrays, images or bytes; infer_dtype also
+    # tells object ints from the strings that print the same
+    inferred = [pd.api.types.infer_dtype(c, skipna=True) if c.dtype == object else None
+                for c in columns]
+    if any(kind is not None and kind not in _HASHABLE_INFERRED for kind in inferred):
+        return None
+    # repr of a dtype carries a categorical's categories and order
+    frame = isinstance(obj, pd.DataFrame)
+    names = repr((type(obj).__name__, None if frame else obj.name,
+                  list(obj.columns) if frame else [], obj.shape,
+                  [repr(c.dtype) for c in columns],
+                  [kind for kind in inferred if kind is not None])).encode()
+    return names + b"".join(_column_bytes(c, kind) for c, kind in zip(columns, inferred))
+
+
+def _column_bytes(column, inferred):
+    """Bytes that identify a column's values: numbers as they are, strings as
+    a digest of their hashes, anything else through pandas' vectorised value
+    hashing. ``inferred`` is ``infer_dtype`` of an object column."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.StringDtype) or inferred == "string":
+        return _RECENT_STRINGS.digest_for(column)
     values = column.to_numpy()
     if values.dtype.kind in "biufcmM":
         return np.ascontiguousarray(values).tobytes()
@@ -98,38 +114,56 @@ def _hashed(values):
             + np.packbits(pd.isna(values)).tobytes())
 
 
+def _digest(strings):
+    # 20 bytes in place of 8 per string: less to hash again with every key
+    return hashlib.blake2b(_hashed(strings), digest_size=20).digest()
+
+
 class _RecentStrings:
-    """Hashed bytes of recently seen string columns, reused for equal columns.
+    """Digests of recently seen string columns, reused for equal columns.
 
     Cross-validation and grid search hand an estimator the same rows again
-    and again, each time in a new DataFrame holding the same Python string
-    objects. Comparing with a column seen before (``==`` on identical
-    strings short-cuts on identity) costs a fraction of hashing it again.
-    Only columns of strings (and missing values, as None) are kept, so
-    equality means equal hashed bytes.
+    and again, each time in a new DataFrame holding the same strings.
+    Comparing with a column seen before costs a fraction of hashing it again:
+    pyarrow-backed columns compare their Arrow arrays in C++, others compare
+    Python strings (``==`` on identical strings short-cuts on identity).
+    Only columns of strings (and missing values) are kept, and every kept
+    column is a snapshot, so equality means an equal digest.
     """
 
     def __init__(self, size=64):
         self.size = size
-        # (length, first, last) -> [(strings, bytes)]: the probe keeps
+        # (kind, length, first, last) -> [(snapshot, digest)]: the probe keeps
         # comparisons to columns that are probably equal
         self.entries = collections.OrderedDict()
         self.lock = threading.Lock()
 
-    def bytes_for(self, strings):
-        if not len(strings):
-            return _hashed(strings)
-        probe = (len(strings), strings[0], strings[-1])
+    def digest_for(self, column):
+        if not len(column):
+            return _digest(column.to_numpy(dtype=object, na_value=None))
+        arrow = _arrow_strings(column)
+        if arrow is None:
+            strings = column.to_numpy(dtype=object, na_value=None)
+            probe = ("object", len(strings), strings[0], strings[-1])
+        else:
+            strings = None
+            probe = ("arrow", len(arrow), arrow[0].as_py(), arrow[-1].as_py())
         with self.lock:
             for seen, hashed in self.entries.get(probe, ()):
-                if np.array_equal(seen, strings):
+                if seen.equals(arrow) if strings is None else np.array_equal(seen, strings):
                     self.entries.move_to_end(probe)
                     return hashed
-        hashed = _hashed(strings)
+        if strings is None:
+            # an Arrow array is immutable (pandas replaces it on assignment):
+            # the array itself is a snapshot
+            snapshot, strings = arrow, column.to_numpy(dtype=object, na_value=None)
+        else:
+            # strings are immutable: a copy of the object array is a snapshot
+            snapshot = strings.copy()
+        hashed = _digest(strings)
         with self.lock:
-            # strings are immutable: a copy of the array is a snapshot
             alike = self.entries.setdefault(probe, [])
-            alike.insert(0, (strings.copy(), hashed))
+            alike.insert(0, (snapshot, hashed))
             del alike[4:]
             self.entries.move_to_end(probe)
             while len(self.entries) > self.size:
@@ -137,25 +171,16 @@ class _RecentStrings:
         return hashed
 
 
-_RECENT_STRINGS = _RecentStrings()
-
-
-def _plain_values(frame_or_series):
-    """True when pandas' value hashing is exact: every column holds numbers,
-    strings, booleans or missing values (not arrays, images or bytes)."""
+def _arrow_strings(column):
+    """The Arrow array behind a pyarrow-backed string column, else None."""
     import pandas as pd
 
-    columns = (
-        [frame_or_series[c] for c in frame_or_series.columns]
-        if isinstance(frame_or_series, pd.DataFrame)
-        else [frame_or_series]
-    )
-    for column in columns:
-        # only object columns can hold arrays, images or bytes
-        if column.dtype == object:
-            if pd.api.types.infer_dtype(column, skipna=True) not in _HASHABLE_INFERRED:
-                return False
-    return True
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return column.array.__arrow_array__()
+    return None
+
+
+_RECENT_STRINGS = _RecentStrings()
 
 
 def file_digest(paths):
@@ -195,13 +220,15 @@ class MemberStore:
     """
 
     def __init__(self, location):
-        self.root = Path(location) / "skfusion"
+        # plain strings: a grid search looks up a few paths per candidate,
+        # and pathlib's joins cost more than the lookups
+        self.root = os.path.join(os.fspath(location), "skfusion")
 
     def _path(self, kind, key):
-        return self.root / kind / key[:2] / f"{key}.pkl"
+        return os.path.join(self.root, kind, key[:2], key + ".pkl")
 
     def has(self, kind, key):
-        return self._path(kind, key).exists()
+        return os.path.exists(self._path(kind, key))
 
     def load(self, kind, key):
         with open(self._path(kind, key), "rb") as f:
@@ -209,8 +236,8 @@ class MemberStore:
 
     def save(self, kind, key, value):
         path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -1,6 +1,9 @@
 """What every fusion estimator shares: modality triples, column selection,
 missing-modality masks, and member fits and outputs cached in ``memory``."""
 
+import hashlib
+import pickle
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -230,6 +233,15 @@ def select(X, columns):
     """The part of ``X`` a member sees (``X`` itself for ``columns=None``)."""
     if columns is None:
         return X
+    if (
+        isinstance(X, pd.DataFrame)
+        and isinstance(columns, list)
+        and _is_str_list(columns)
+        and X.columns.is_unique
+    ):
+        # positions, then take: X[columns] looks the labels up through an
+        # indexer and costs several times more for a handful of columns
+        return X.take([X.columns.get_loc(c) for c in columns], axis=1)
     if hasattr(X, "columns") and (isinstance(columns, str) or _is_str_list(columns)):
         # plain label selection: several times faster than _safe_indexing
         return X[columns]
@@ -244,6 +256,16 @@ def present_mask(X_part):
     """
     if sparse.issparse(X_part):
         return np.ones(X_part.shape[0], dtype=bool)
+    if isinstance(X_part, pd.Series) or (isinstance(X_part, pd.DataFrame) and X_part.shape[1]):
+        # column by column: the first column without a null settles it
+        null = None
+        columns = [X_part] if isinstance(X_part, pd.Series) else (c for _, c in X_part.items())
+        for column in columns:
+            column_null = np.asarray(pd.isna(column.array))
+            if not column_null.any():
+                return np.ones(len(X_part), dtype=bool)
+            null = column_null if null is None else null & column_null
+        return ~null
     if hasattr(X_part, "isna"):
         null = X_part.isna().to_numpy()
     else:
@@ -360,8 +382,41 @@ def _model_identities(estimator):
     """Identities of the models that skfusion encoders inside ``estimator``
     load from disk: a member's parameters name a model path, the key must
     follow the files behind it."""
+    # walking get_params(deep=True) inspects every __init__ signature; an
+    # estimator that pickles to the same bytes as one found without encoders
+    # has the same classes in the same places, so none either
+    params = _pickle_digest(estimator)
+    if params is not None and params in _WITHOUT_ENCODERS:
+        return []
     nested = [estimator, *estimator.get_params(deep=True).values()] if hasattr(estimator, "get_params") else [estimator]
-    return [obj._model_identity() for obj in nested if hasattr(obj, "_model_identity")]
+    identities = [obj._model_identity() for obj in nested if hasattr(obj, "_model_identity")]
+    if params is not None and not identities:
+        with _WITHOUT_ENCODERS_LOCK:
+            _WITHOUT_ENCODERS[params] = None
+            while len(_WITHOUT_ENCODERS) > 256:
+                del _WITHOUT_ENCODERS[next(iter(_WITHOUT_ENCODERS))]
+    return identities
+
+
+#: Digests of the pickles of (unfitted) members found to hold no skfusion
+#: encoder, oldest first. The member's key already takes equal pickles for
+#: equal parameters; this relies on nothing more.
+_WITHOUT_ENCODERS = {}
+_WITHOUT_ENCODERS_LOCK = threading.Lock()
+
+
+def _pickle_digest(estimator):
+    """A digest of the pickle of a scikit-learn estimator, or None for
+    anything else (or what does not pickle)."""
+    from sklearn.base import BaseEstimator
+
+    if not isinstance(estimator, BaseEstimator):
+        return None
+    try:
+        params = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    return hashlib.blake2b(params, digest_size=20).digest()
 
 
 def loaded(member):

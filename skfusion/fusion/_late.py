@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from scipy.optimize import minimize
 from sklearn.base import (
     ClassifierMixin,
@@ -28,7 +29,6 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
-    check_memory,
     column_or_1d,
     validate_data,
 )
@@ -36,8 +36,10 @@ from sklearn.utils.validation import (
 from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
+    _check_feature_names,
     _check_feature_names_in,
     _check_method_params,
+    _check_n_features,
     _fit_context,
     _raise_for_params,
     _routing_enabled,
@@ -135,11 +137,15 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
                 "final_estimator=None to vote with weights."
             )
         raw_weights = self._check_weights(members)
-        validate_data(self, X, skip_check_array=True, reset=True)
+        # what validate_data(self, X, skip_check_array=True, reset=True) does,
+        # less the tags it looks up (every member's) for a y it is not given
+        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, X, reset=True)
 
         active = [m for m in members if not _is_drop(m.estimator)]
         routed = self._route_fit_params(members, fit_params)
-        store = member_store(check_memory(self.memory))
+        # memory has been checked against _parameter_constraints
+        store = member_store(self.memory)
         columns = [resolve_columns(self, m, X) for m in active]
         parts = [select(X, cols) for cols in columns]
         names = [m.name for m in active]
@@ -432,10 +438,10 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         # names first, so a missing column is reported by name and member
         for name, cols in zip(self._member_names_, self._columns_):
             check_columns_present(self, name, cols, X, when="predict")
-        validate_data(self, X, skip_check_array=True, reset=False)
+        self._check_fit_columns(X)
         parts = [select(X, cols) for cols in self._columns_]
         masks = self._present_masks(parts, self._member_names_, self._columns_)
-        store = member_store(check_memory(self.memory))
+        store = member_store(self.memory)
         n = masks[0].size if masks else 0
         scores = None
         for i, (est, X_part, mask, key) in enumerate(
@@ -463,6 +469,16 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
                 "modality is missing."
             )
         return scores, np.stack(masks)
+
+    def _check_fit_columns(self, X):
+        """``validate_data(reset=False)``, skipped for a DataFrame with exactly
+        the string column names seen in fit, where it has nothing to say."""
+        names = self.__dict__.get("feature_names_in_")
+        if names is not None and isinstance(X, pd.DataFrame):
+            columns = X.columns.tolist()
+            if columns == names.tolist() and all(type(c) is str for c in columns):
+                return
+        validate_data(self, X, skip_check_array=True, reset=False)
 
     def _fused(self, X):
         """The weighted fusion of member scores for X."""
@@ -534,8 +550,13 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             )
         return router
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+    def _with_member_tags(self, tags):
+        """``tags`` with what follows from the members' tags, each looked up
+        once (a grid search asks for our tags several times per candidate).
+
+        Subclasses apply it to their mixin's tags: ``ClassifierMixin`` would
+        replace classifier tags set by this base class.
+        """
         try:
             members = [item[1] for item in self.estimators if not _is_drop(item[1])]
             member_tags = [get_tags(est) for est in members]
@@ -546,6 +567,12 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
         tags.target_tags.multi_output = all(t.target_tags.multi_output for t in member_tags)
         tags.transformer_tags.preserves_dtype = []
+        if tags.classifier_tags is not None:
+            # a fusion of classifiers is multi-label when every member is
+            tags.classifier_tags.multi_label = all(
+                t.classifier_tags is not None and t.classifier_tags.multi_label
+                for t in member_tags
+            )
         return tags
 
 
@@ -845,7 +872,12 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        y_type = type_of_target(y, input_name="y")
+        # integer labels in one column are binary or multiclass, which fit
+        # treats alike: type_of_target would only spend time to say which
+        if y.ndim == 1 and y.dtype.kind in "biu":
+            y_type = "multiclass"
+        else:
+            y_type = type_of_target(y, input_name="y")
         owner = type(self).__name__
         if y_type in ("unknown", "continuous", "continuous-multioutput"):
             raise ValueError(
@@ -1069,15 +1101,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        try:
-            members = [item[1] for item in self.estimators if not _is_drop(item[1])]
-            tags.classifier_tags.multi_label = all(
-                get_tags(est).classifier_tags.multi_label for est in members
-            )
-        except Exception:
-            pass
-        return tags
+        return self._with_member_tags(super().__sklearn_tags__())
 
 
 class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
@@ -1297,3 +1321,6 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         _check_feature_names_in(self, input_features, generate_names=False)
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}_{name}" for name in self._member_names_], dtype=object)
+
+    def __sklearn_tags__(self):
+        return self._with_member_tags(super().__sklearn_tags__())
