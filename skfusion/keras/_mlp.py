@@ -82,7 +82,8 @@ class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
         A ``keras.optimizers`` name, class or instance (whose configuration is
         copied: every fit starts from a fresh optimizer).
 
-    learning_rate : float, default=1e-3
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, \
+            default=1e-3
         Learning rate of the optimizer (also for an optimizer instance).
 
     epochs : int, default=20
@@ -356,7 +357,8 @@ class KerasMLPRegressor(RegressorMixin, _BaseKerasMLP):
         A ``keras.optimizers`` name, class or instance (whose configuration is
         copied: every fit starts from a fresh optimizer).
 
-    learning_rate : float, default=1e-3
+    learning_rate : float or keras.optimizers.schedules.LearningRateSchedule, \
+            default=1e-3
         Learning rate of the optimizer (also for an optimizer instance).
 
     epochs : int, default=20
