@@ -71,8 +71,7 @@ def main():
     frame = frame[frame[TEXT].notna() & frame["Department Name"].notna()]
     frame = frame.sample(n=min(args.n_samples, len(frame)), random_state=0)
     X, Y = frame[[TEXT]], targets(frame)
-    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0,
-                                                        stratify=Y["Department Name"])
+    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
 
     with tempfile.TemporaryDirectory() as tmp:
         encoder, encoder_name = text_encoder(args.cache_dir or tmp, args.tfidf)
