@@ -6,8 +6,8 @@ components of the TF-IDF of title + review text, and the standardised
 numeric columns (Age, Rating, Positive Feedback Count); target Recommended
 IND. The raw side builds, compiles and fits the identical network (Dense 100
 relu, Dense 2 softmax, Adam 1e-3, sparse categorical cross-entropy) with the
-same epochs and batch size; the wrapper adds validation, label encoding, the
-routed-parameter check, thread limits and the model build. One-row
+same epochs and batch size; the wrapper adds input checks, label encoding,
+the routed-parameter check and thread limits. One-row
 ``predict_proba`` is compared with a direct call of the raw model
 (``model(x)`` then ``keras.ops.convert_to_numpy``), not ``model.predict``,
 which costs milliseconds per call.
@@ -17,7 +17,7 @@ Each backend runs in its own process (Keras fixes it at import); raw and
 wrapper alternate (fits per repeat, predictions call by call) so that load
 from other processes hits both alike; the ratio is the median of the
 per-repeat ratios, in wall time (the acceptance) and in CPU time of the
-process (less disturbed by other processes). About 4 minutes on 2 cores.
+process (less disturbed by other processes). 2 to 4 minutes on 2 cores.
 
 Run: ``python benchmarks/keras_overhead.py [--repeats 7] [--epochs 3]``
 (prints a table and the machine).
