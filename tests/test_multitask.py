@@ -265,17 +265,17 @@ def test_grid_search_over_loss_weights_and_shared_layers(data):
     assert by_price.score(X, Y) == pytest.approx(task_scorer("price", "r2")(by_price.best_estimator_, X, Y))
 
 
+def mean_score(estimator, X, Y):
+    return estimator.score(X, Y)
+
+
 def test_cross_validate_splits_the_dataframe_Y(data):
     X, Y = data
-    scoring = {"all": task_scorer_mean, "price": task_scorer("price", "r2"),
+    scoring = {"all": mean_score, "price": task_scorer("price", "r2"),
                "big": task_scorer("big", "accuracy")}
     result = cross_validate(quick(), X, Y, cv=KFold(3), scoring=scoring)
     assert result["test_all"].shape == (3,) and np.isfinite(result["test_price"]).all()
     assert ((0 <= result["test_big"]) & (result["test_big"] <= 1)).all()
-
-
-def task_scorer_mean(estimator, X, Y):
-    return estimator.score(X, Y)
 
 
 # -- scikit-learn's estimator checks --------------------------------------

@@ -22,7 +22,6 @@ _METRIC_NAMES = {
 }
 
 
-
 def _has_classification_task(estimator):
     """``predict_proba`` exists when a task classifies (or when ``tasks`` is
     malformed, so that calling it reports the problem)."""
