@@ -212,6 +212,9 @@ class StoredMember:
         return self.store.load("member", self.key)
 
 
+_REQUIRED = object()
+
+
 class MemberStore:
     """Fitted members and their outputs under ``<location>/skfusion``.
 
@@ -227,11 +230,16 @@ class MemberStore:
     def _path(self, kind, key):
         return os.path.join(self.root, kind, key[:2], key + ".pkl")
 
-    def has(self, kind, key):
-        return os.path.exists(self._path(kind, key))
-
-    def load(self, kind, key):
-        with open(self._path(kind, key), "rb") as f:
+    def load(self, kind, key, default=_REQUIRED):
+        """What was saved under ``key``, or ``default`` if nothing was (and
+        one was given): one system call where a check first takes two."""
+        try:
+            f = open(self._path(kind, key), "rb")
+        except FileNotFoundError:
+            if default is _REQUIRED:
+                raise
+            return default
+        with f:
             return pickle.load(f)
 
     def save(self, kind, key, value):

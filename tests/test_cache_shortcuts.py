@@ -214,6 +214,29 @@ def test_predict_checks_column_names_unless_they_are_those_seen_in_fit():
         fusion.predict_proba(X.drop(columns="dept"))
 
 
+def test_fit_records_the_column_names_validate_data_records():
+    from sklearn.utils.validation import validate_data
+
+    X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 7})
+    y = (X["a"] > 20).astype(int)
+    fusion = LateFusionClassifier([("a", LogisticRegression(), [0]), ("b", LogisticRegression(), [1])])
+    for data in (X, X.to_numpy(), X.set_axis([0, 1], axis=1), X.set_axis(["a", 1], axis=1), X):
+        reference = BaseEstimator()
+        try:
+            validate_data(reference, data, skip_check_array=True, reset=True)
+        except TypeError as exc:  # mixed str and int names
+            with pytest.raises(TypeError, match=str(exc)[:40]):
+                fusion.fit(data, y)
+            continue
+        fusion.fit(data, y)
+        assert fusion.n_features_in_ == reference.n_features_in_
+        if hasattr(reference, "feature_names_in_"):
+            assert fusion.feature_names_in_.dtype == reference.feature_names_in_.dtype
+            assert_array_equal(fusion.feature_names_in_, reference.feature_names_in_)
+        else:
+            assert not hasattr(fusion, "feature_names_in_")
+
+
 def test_predict_warns_when_fit_had_names_and_x_has_none():
     X = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 7})
     y = (X["a"] > 20).astype(int)
@@ -255,3 +278,24 @@ class _MultiLabel(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def test_set_params_of_own_parameters_matches_the_general_path():
+    from sklearn.base import BaseEstimator as Base
+
+    def fresh():
+        return LateFusionClassifier([("a", LogisticRegression(), [0]), ("b", LogisticRegression(), [1])])
+
+    for params in ({"weights": [1, 2]}, {"weights": "auto", "voting": "hard"}, {}):
+        ours, general = fresh().set_params(**params), fresh()
+        Base.set_params(general, **params)
+        ours, general = ours.get_params(deep=False), general.get_params(deep=False)
+        assert repr(ours.pop("estimators")) == repr(general.pop("estimators"))
+        assert ours == general
+    # members, their parameters and the member list still take the general path
+    fusion = fresh().set_params(a="drop", b__C=3.0)
+    assert fusion.estimators[0][1] == "drop" and fusion.estimators[1][1].C == 3.0
+    fusion.set_params(estimators=[("c", LogisticRegression(), [0])], c__C=0.5)
+    assert fusion.estimators[0][1].C == 0.5
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        fresh().set_params(weights=[1, 1], nope=1)

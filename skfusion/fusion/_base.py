@@ -85,6 +85,18 @@ class _BaseMemberComposition(_BaseComposition):
         -------
         self : estimator instance
         """
+        if self._members_attr in params:
+            # the members first, so that parameters of new members can follow
+            # (as in VotingClassifier)
+            setattr(self, self._members_attr, params.pop(self._members_attr))
+        members = {name for name, _ in self._estimators}
+        if not members.intersection(params) and set(params).issubset(self.get_params(deep=False)):
+            # only this estimator's own parameters (a grid search's weights):
+            # what BaseEstimator.set_params does, without first walking every
+            # member's parameters to find the keys it accepts
+            for key, value in params.items():
+                setattr(self, key, value)
+            return self
         self._set_params("_estimators", **params)
         return self
 
@@ -370,8 +382,9 @@ def fit_member(estimator, X, y, fit_params, store, message_clsname=None,
     # waits until the store has no such fit
     key = fingerprint(estimator, _model_identities(estimator), X, y, fit_params)
     # "classes" is written after "member", so finding it means both are there
-    if store.has("classes", key):
-        return StoredMember(store, key, store.load("classes", key)), key
+    classes = store.load("classes", key, default=_MISSING)
+    if classes is not _MISSING:
+        return StoredMember(store, key, classes), key
     fitted = _fit_member(clone(estimator), X, y, fit_params, message_clsname, message, context)
     store.save("member", key, fitted)
     store.save("classes", key, getattr(fitted, "classes_", None))
@@ -419,6 +432,9 @@ def _pickle_digest(estimator):
     return hashlib.blake2b(params, digest_size=20).digest()
 
 
+_MISSING = object()
+
+
 def loaded(member):
     """The fitted estimator behind a member that may still be on disk."""
     return member.load() if isinstance(member, StoredMember) else member
@@ -429,8 +445,9 @@ def member_output(member, X, method, store, key):
     if key is None or store is None:
         return getattr(loaded(member), method)(X)
     output_key = fingerprint(key, method, X)
-    if store.has("output", output_key):
-        return store.load("output", output_key)
+    output = store.load("output", output_key, default=_MISSING)
+    if output is not _MISSING:
+        return output
     output = getattr(loaded(member), method)(X)
     store.save("output", output_key, output)
     return output

@@ -36,10 +36,8 @@ from sklearn.utils.validation import (
 from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
-    _check_feature_names,
     _check_feature_names_in,
     _check_method_params,
-    _check_n_features,
     _fit_context,
     _raise_for_params,
     _routing_enabled,
@@ -137,10 +135,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
                 "final_estimator=None to vote with weights."
             )
         raw_weights = self._check_weights(members)
-        # what validate_data(self, X, skip_check_array=True, reset=True) does,
-        # less the tags it looks up (every member's) for a y it is not given
-        _check_feature_names(self, X, reset=True)
-        _check_n_features(self, X, reset=True)
+        self._check_columns(X, reset=True)
 
         active = [m for m in members if not _is_drop(m.estimator)]
         routed = self._route_fit_params(members, fit_params)
@@ -438,7 +433,7 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         # names first, so a missing column is reported by name and member
         for name, cols in zip(self._member_names_, self._columns_):
             check_columns_present(self, name, cols, X, when="predict")
-        self._check_fit_columns(X)
+        self._check_columns(X, reset=False)
         parts = [select(X, cols) for cols in self._columns_]
         masks = self._present_masks(parts, self._member_names_, self._columns_)
         store = member_store(self.memory)
@@ -470,15 +465,23 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             )
         return scores, np.stack(masks)
 
-    def _check_fit_columns(self, X):
-        """``validate_data(reset=False)``, skipped for a DataFrame with exactly
-        the string column names seen in fit, where it has nothing to say."""
-        names = self.__dict__.get("feature_names_in_")
-        if names is not None and isinstance(X, pd.DataFrame):
+    def _check_columns(self, X, *, reset):
+        """``validate_data(self, X, skip_check_array=True, reset=reset)``, done
+        directly for a DataFrame whose column names are all strings: fit
+        records them (as validate_data would, without looking up every
+        member's tags and wrapping X), and a later call with exactly those
+        names has nothing to check."""
+        if isinstance(X, pd.DataFrame):
             columns = X.columns.tolist()
-            if columns == names.tolist() and all(type(c) is str for c in columns):
-                return
-        validate_data(self, X, skip_check_array=True, reset=False)
+            if columns and all(type(c) is str for c in columns):
+                if reset:
+                    self.feature_names_in_ = np.asarray(columns, dtype=object)
+                    self.n_features_in_ = len(columns)
+                    return
+                names = self.__dict__.get("feature_names_in_")
+                if names is not None and columns == names.tolist():
+                    return
+        validate_data(self, X, skip_check_array=True, reset=reset)
 
     def _fused(self, X):
         """The weighted fusion of member scores for X."""

@@ -11,10 +11,8 @@ from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import (
-    _check_feature_names,
     _check_feature_names_in,
     _check_method_params,
-    _check_n_features,
     _check_sample_weight,
 )
 
@@ -24,10 +22,8 @@ __all__ = [
     "RealNotInt",
     "StrOptions",
     "_BaseComposition",
-    "_check_feature_names",
     "_check_feature_names_in",
     "_check_method_params",
-    "_check_n_features",
     "_check_sample_weight",
     "_fit_context",
     "_get_column_indices",
