@@ -46,3 +46,35 @@ def test_early_fusion_multilabel_example_prints_per_label_scores():
         row = re.search(rf"^{blocks}\s+((?:\d\.\d{{3}}\s*){{5}})$", table, re.M)
         assert row, f"no F1 row for {blocks}"
         assert all(0 <= float(v) <= 1 for v in row.group(1).split())
+
+
+@pytest.mark.keras
+def test_multitask_text_heads_example_prints_per_task_metrics():
+    pytest.importorskip("keras")
+    out = run_example("multitask_text_heads.py", "--tfidf", "--n-samples", "300", "--epochs", "2")
+    assert "loss weights 1.0 / 0.5 / 0.8" in out
+    for task in ("sentiment_loss", "category_loss", "tags_loss"):
+        assert re.search(rf"^{task}\s+\d+\.\d{{3}}\s+\d+\.\d{{3}}$", out, re.M)
+    report = out[out.index("tags"):]
+    assert re.search(r"precision\s+recall\s+f1-score\s+support", report)
+    score = float(re.search(r"model\.score\): (\d\.\d{3})", out).group(1))
+    assert 0 < score < 1
+
+
+@pytest.mark.keras
+def test_multitask_shared_trunk_example_searches_loss_weights():
+    pytest.importorskip("keras")
+    out = run_example("multitask_shared_trunk.py", "--tfidf", "--n-samples", "300", "--epochs", "2")
+    assert "shared dense (128, 64) -> linear Rating | sigmoid Recommended IND" in out
+    assert re.search(r"held-out Recommended IND: accuracy 0\.\d{3}", out)
+    assert out.count("loss_weights=") == 3
+    assert "best: {'loss_weights':" in out
+
+
+@pytest.mark.keras
+def test_multitask_two_branches_example_puts_a_head_on_each_branch():
+    pytest.importorskip("keras")
+    out = run_example("multitask_two_branches.py", "--tfidf", "--n-samples", "300", "--epochs", "2")
+    assert re.search(r"^task0_with_branch\s+shared_dropout0, branch0_text_dropout0\s+\d+$", out, re.M)
+    assert re.search(r"^task1_with_branch\s+shared_dropout0, branch1_tabular_dropout0\s+\d+$", out, re.M)
+    assert re.search(r"^heads on their branches\s+-?\d\.\d{3}\s+\d\.\d{3}\s+\d\.\d{3}$", out, re.M)
