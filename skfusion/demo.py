@@ -437,6 +437,17 @@ def print_table(results, y, no_text):
               f"(text only: {roc_auc_score(y[no_text], baseline['oof_proba'][no_text]):.4f})")
 
 
+def _available(module, what, extra):
+    """Whether an optional framework is installed; if not, say what is skipped."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is not None:
+        return True
+    print(f"\n{what} is skipped: {module} is not installed; install it with "
+          f'pip install "skfusion[{extra}]".')
+    return False
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m skfusion.demo",
@@ -504,9 +515,9 @@ def main(argv=None):
             rating_rows(memory, minilm), X_rating, rating, folds=args.folds, n_jobs=args.n_jobs
         )
         print_rating_table(rating_results, len(rating))
-        if not args.no_multitask:
+        if not args.no_multitask and _available("keras", "the multi-task table", "keras"):
             multitask_table(X, y, memory, minilm, epochs=args.epochs)
-        if not args.no_plot:
+        if not args.no_plot and _available("matplotlib", "the modality-importance plot", "plot"):
             os.makedirs(args.output_dir, exist_ok=True)
             save_importance_plot(
                 rows, X, y, os.path.join(args.output_dir, "modality_importance.png")

