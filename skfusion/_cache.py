@@ -149,10 +149,10 @@ class _RecentStrings:
             strings = None
             probe = ("arrow", len(arrow), arrow[0].as_py(), arrow[-1].as_py())
         with self.lock:
-            for seen, hashed in self.entries.get(probe, ()):
+            for seen, digest in self.entries.get(probe, ()):
                 if seen.equals(arrow) if strings is None else np.array_equal(seen, strings):
                     self.entries.move_to_end(probe)
-                    return hashed
+                    return digest
         if strings is None:
             # an Arrow array is immutable (pandas replaces it on assignment):
             # the array itself is a snapshot
@@ -160,15 +160,15 @@ class _RecentStrings:
         else:
             # strings are immutable: a copy of the object array is a snapshot
             snapshot = strings.copy()
-        hashed = _digest(strings)
+        digest = _digest(strings)
         with self.lock:
             alike = self.entries.setdefault(probe, [])
-            alike.insert(0, (snapshot, hashed))
+            alike.insert(0, (snapshot, digest))
             del alike[4:]
             self.entries.move_to_end(probe)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
-        return hashed
+        return digest
 
 
 def _arrow_strings(column):
