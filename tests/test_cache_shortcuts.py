@@ -54,12 +54,12 @@ def test_arrow_string_column_changed_in_place_gets_a_new_fingerprint():
 @pytest.mark.parametrize(
     "other",
     [
-        pd.Series(["a", "b", "c"], dtype=ARROW),                      # same values, other storage below
-        pd.Series(["a", None, "c"], dtype=ARROW),                     # a missing value
-        pd.Series(["a", "None", "c"], dtype=ARROW),                   # the string "None"
-        pd.Series(["a", "nan", "c"], dtype=ARROW),                    # the string "nan"
-        pd.Series(["a", "c", "b"], dtype=ARROW),                      # same ends, other middle
-        pd.Series(["a", "", "c"], dtype=ARROW),                       # an empty string
+        pd.Series(["a", "b", "c"], dtype=ARROW),  # another string
+        pd.Series(["a", None, "c"], dtype=ARROW),  # a missing value
+        pd.Series(["a", "None", "c"], dtype=ARROW),  # the string "None"
+        pd.Series(["a", "nan", "c"], dtype=ARROW),  # the string "nan"
+        pd.Series(["a", "", "c"], dtype=ARROW),  # an empty string
+        pd.Series(["a", "x", "c"], dtype="large_string[pyarrow]"),  # another Arrow type
     ],
 )
 def test_arrow_string_columns_with_the_same_ends_never_share_a_fingerprint(other):
