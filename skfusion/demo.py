@@ -526,4 +526,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    # run the importable module's main: the functions inside the models
+    # (FunctionTransformer's) must pickle as skfusion.demo.*, not __main__.*,
+    # for joblib's cache and worker processes
+    from skfusion.demo import main as _main
+
+    _main()

@@ -67,3 +67,20 @@ def test_demo_says_what_it_skips_without_keras_or_matplotlib(capsys, monkeypatch
     out = capsys.readouterr().out
     assert 'the multi-task table is skipped: keras is not installed; install it with pip install "skfusion[keras]"' in out
     assert 'pip install "skfusion[plot]"' in out
+
+
+def test_python_dash_m_runs_the_demo(tmp_path):
+    """The README's command: under ``python -m`` the module is ``__main__``,
+    and the functions inside its models must still pickle for the caches of
+    the worker processes (``--n-jobs 2``)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "skfusion.demo", "--rows", "300", "--folds", "2", "--n-jobs", "2",
+         "--no-minilm", "--epochs", "1", "--no-plot", "--output-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "early fusion (TF-IDF + tabular, LR)" in result.stdout
+    assert re.search(r"^total \d+ s$", result.stdout, re.M)
