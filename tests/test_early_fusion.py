@@ -1,4 +1,5 @@
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -313,3 +314,16 @@ def test_hybrid_with_a_keras_head_searches_its_layers(texts, blocks):
     assert fitted_early.classifier_.hidden_layers == search.best_params_["early__classifier__hidden_layers"]
     proba = search.best_estimator_.predict_proba(X.iloc[:5])
     assert proba.shape == (5, 2) and ((proba >= 0) & (proba <= 1)).all()
+
+
+def test_verbose_prints_the_time_of_each_block(capsys):
+    X = _wide_and_narrow(n=40)
+    y = (X[:, 0] > 0).astype(int)
+    EarlyFusionClassifier(
+        [("wide", StandardScaler(), slice(0, 50)), ("narrow", "passthrough", [50, 51])],
+        LogisticRegression(),
+        verbose=True,
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    assert re.search(r"\[EarlyFusion\] .* \(1 of 2\) Processing wide, total=\s*\d", out)
+    assert "(2 of 2) Processing narrow" in out

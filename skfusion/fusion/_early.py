@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, check_memory, validate_dat
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
+    _print_elapsed_time,
     StrOptions,
     _check_feature_names_in,
     _fit_context,
@@ -46,17 +47,20 @@ def _is_passthrough(transformer):
     return isinstance(transformer, str) and transformer == "passthrough"
 
 
-def _fit_transform_block(transformer, X_part, y):
+def _fit_transform_block(transformer, X_part, y, message=None):
     """Fit one block's transformer and return it with its output; the unit
-    ``memory`` caches, like a step of a :class:`~sklearn.pipeline.Pipeline`."""
-    if _is_passthrough(transformer):
-        return transformer, as_matrix(X_part)
-    transformer = clone(transformer)
-    if hasattr(transformer, "fit_transform"):
-        output = transformer.fit_transform(X_part, y)
-    else:
-        output = transformer.fit(X_part, y).transform(X_part)
-    return transformer, as_matrix(output)
+    ``memory`` caches, like a step of a :class:`~sklearn.pipeline.Pipeline`
+    (``message``, printed with the time taken when given, is not part of
+    the cache key)."""
+    with _print_elapsed_time("EarlyFusion", message):
+        if _is_passthrough(transformer):
+            return transformer, as_matrix(X_part)
+        transformer = clone(transformer)
+        if hasattr(transformer, "fit_transform"):
+            output = transformer.fit_transform(X_part, y)
+        else:
+            output = transformer.fit(X_part, y).transform(X_part)
+        return transformer, as_matrix(output)
 
 
 def _transform_block(transformer, X_part):
@@ -176,9 +180,13 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
                     "to 'drop'."
                 )
 
-        fit_transform = check_memory(self.memory).cache(_fit_transform_block)
+        fit_transform = check_memory(self.memory).cache(_fit_transform_block, ignore=["message"])
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_transform)(m.estimator, part, y) for m, part in zip(active, parts)
+            delayed(fit_transform)(
+                m.estimator, part, y,
+                f"({i} of {len(active)}) Processing {m.name}" if self.verbose else None,
+            )
+            for i, (m, part) in enumerate(zip(active, parts), start=1)
         )
         blocks, scalers = [], []
         for m, (_, output) in zip(active, results):
@@ -523,7 +531,9 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         classifier's parameters then encodes each fold's blocks once.
 
     verbose : bool, default=False
-        Reserved for progress messages; encoders report their own progress.
+        Print the time taken to fit each block (a block read from ``memory``
+        prints nothing); encoders with ``progress=True`` also show their own
+        progress bars.
 
     Attributes
     ----------
@@ -760,7 +770,7 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
         Cache for the block transformers' fits.
 
     verbose : bool, default=False
-        Reserved for progress messages.
+        Print the time taken to fit each block.
 
     Attributes
     ----------
