@@ -76,19 +76,9 @@ def load(n_samples):
 
 def text_encoder(cache):
     """MiniLM embeddings (cached), or TF-IDF + SVD without MiniLM."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
+    from skfusion.demo import minilm_path, sentence_features
 
-    from skfusion.demo import minilm_path
-    from skfusion.encoders import TextEncoder
-
-    path = minilm_path()
-    if path:
-        return TextEncoder(path, normalize=True, cache=cache), "all-MiniLM-L6-v2"
-    svd = make_pipeline(TfidfVectorizer(min_df=3, sublinear_tf=True),
-                        TruncatedSVD(128, random_state=0))
-    return svd, "TF-IDF + SVD(128)"
+    return sentence_features(minilm_path(), cache)
 
 
 def estimator(tasks, cache, **params):

@@ -36,19 +36,10 @@ TABULAR = ["Age", "Positive Feedback Count", "Division Name", "Department Name",
 
 
 def text_encoder(cache, tfidf):
-    """MiniLM sentence embeddings (cached), else TF-IDF + SVD."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
+    """MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD."""
+    from skfusion.demo import minilm_path, sentence_features
 
-    from skfusion.demo import minilm_path
-    from skfusion.encoders import TextEncoder
-
-    path = None if tfidf else minilm_path()
-    if path:
-        return TextEncoder(path, normalize=True, cache=cache), "all-MiniLM-L6-v2"
-    return (make_pipeline(TfidfVectorizer(min_df=3, sublinear_tf=True), TruncatedSVD(128, random_state=0)),
-            "TF-IDF + SVD(128)")
+    return sentence_features(None if tfidf else minilm_path(), cache)
 
 
 def scores(model, X, Y):

@@ -83,6 +83,25 @@ def text_block(minilm, cache):
     return make_pipeline(FunctionTransformer(_fill_empty), encoder)
 
 
+def sentence_features(minilm, cache):
+    """Dense features of a text column and their name: MiniLM sentence
+    embeddings (cached) when ``minilm`` is a model path, else TF-IDF + SVD
+    to 128 dimensions. The demo's multi-task table, the multi-task examples
+    and ``benchmarks/multitask.py`` all use it."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from skfusion.encoders import TextEncoder
+
+    if minilm:
+        return TextEncoder(minilm, normalize=True, cache=cache), "all-MiniLM-L6-v2"
+    return (
+        make_pipeline(TfidfVectorizer(min_df=3, sublinear_tf=True), TruncatedSVD(128, random_state=0)),
+        "TF-IDF + SVD(128)",
+    )
+
+
 def text_model():
     """TF-IDF of words and word pairs, then logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -366,24 +385,16 @@ def multitask_table(X, y, memory, minilm, *, epochs):
     the same architecture, on a held-out fifth of the reviews with text and a
     department (the division and class columns name the department, so the
     model sees the review, age and feedback count only)."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
 
-    from skfusion.encoders import TabularEncoder, TextEncoder
+    from skfusion.encoders import TabularEncoder
     from skfusion.multitask import MultiTaskKerasEstimator, task_scorer
 
     frame = X.assign(**{TARGET: y})
     frame = frame[frame[TEXT].notna() & frame["Department Name"].notna()].reset_index(drop=True)
     X_mt, Y = frame[[TEXT, *MULTITASK_INPUTS]], frame[list(MULTITASK)]
     X_train, X_test, Y_train, Y_test = train_test_split(X_mt, Y, test_size=0.2, random_state=0)
-    text = (
-        TextEncoder(minilm, normalize=True, cache=memory)
-        if minilm
-        else make_pipeline(TfidfVectorizer(min_df=3, sublinear_tf=True),
-                           TruncatedSVD(128, random_state=0))
-    )
+    text, _ = sentence_features(minilm, memory)
     inputs = {"text": (TEXT, text), "tabular": (MULTITASK_INPUTS, TabularEncoder())}
     models = [("multi-task, loss weights 1/1/1", MULTITASK, {}),
               ('multi-task, loss_weights="uncertainty"', MULTITASK, {"loss_weights": "uncertainty"})]
