@@ -134,6 +134,18 @@ def test_progress_bar(tiny_bert, capsys):
     assert "TextEncoder" in capsys.readouterr().err
 
 
+def test_without_progress_loading_prints_nothing_and_restores_the_setting(tiny_bert, capsys):
+    """Each fold of a cross-validation loads the model: transformers' own
+    loading bar would print once per fold."""
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()
+    TextEncoder(tiny_bert).fit_transform(TEXTS)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    assert hf_logging.is_progress_bar_enabled()
+
+
 @pytest.fixture
 def forward_rows(monkeypatch):
     """Count the texts that go through any BERT forward pass."""

@@ -65,7 +65,9 @@ class TextEncoder(_BaseEncoder):
         distinct text once, across processes and runs.
 
     progress : bool, default=False
-        Show a tqdm progress bar while encoding.
+        Show a tqdm progress bar while encoding. Without it, the bar that
+        ``transformers`` shows while it loads the weights is kept quiet too
+        (for that load only; its global setting is left as it was).
 
     revision : str or None, default=None
         Hub revision (branch, tag or commit) when ``model`` is a hub name.
@@ -172,6 +174,12 @@ class TextEncoder(_BaseEncoder):
         transformers = import_optional("transformers", owner="TextEncoder")
         owner = "TextEncoder"
         kwargs = {"revision": self.revision, "trust_remote_code": False}
+        # transformers shows a bar for every load, so each fold of a
+        # cross-validation would print one; it follows ``progress``
+        hf_logging = transformers.utils.logging
+        quiet = not self.progress and hf_logging.is_progress_bar_enabled()
+        if quiet:
+            hf_logging.disable_progress_bar()
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.model), **kwargs)
             model = transformers.AutoModel.from_pretrained(str(self.model), **kwargs)
@@ -181,6 +189,9 @@ class TextEncoder(_BaseEncoder):
                 "directory saved with save_pretrained, or a hub name while online "
                 "(HF_HUB_OFFLINE=1 forbids downloads)."
             ) from exc
+        finally:
+            if quiet:
+                hf_logging.enable_progress_bar()
         device = torch.device(self.device or "cpu")
         if self.half and device.type == "cpu":
             raise ValueError(
