@@ -31,6 +31,7 @@ member (``missing="renormalize"``); the text-only model sees an empty text.
 import argparse
 import os
 import platform
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -460,6 +461,35 @@ def _available(module, what, extra):
     return False
 
 
+def import_keras_quietly():
+    """Import Keras (and with it TensorFlow) with file descriptor 2 pointed at
+    the null device.
+
+    TensorFlow 2.21 writes its start-up notices ("oneDNN custom operations
+    are on") from C++ before its logging reads ``TF_CPP_MIN_LOG_LEVEL``, so
+    that variable no longer silences them, and they would land inside the
+    multi-task table. An error raised by the import is still raised, after
+    the descriptor is restored.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 to silence
+        import keras
+
+        return keras
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import keras
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+    return keras
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m skfusion.demo",
@@ -531,6 +561,7 @@ def main(argv=None):
         )
         print_rating_table(rating_results, len(rating))
         if not args.no_multitask and _available("keras", "the multi-task table", "keras"):
+            import_keras_quietly()
             multitask_table(X, y, memory, minilm, epochs=args.epochs)
         if not args.no_plot and _available("matplotlib", "the modality-importance plot", "plot"):
             os.makedirs(args.output_dir, exist_ok=True)

@@ -83,4 +83,6 @@ def test_python_dash_m_runs_the_demo(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "early fusion (TF-IDF + tabular, LR)" in result.stdout
+    # TensorFlow's C++ start-up notices stay out of the tables
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr[-3000:]
     assert re.search(r"^total \d+ s$", result.stdout, re.M)
