@@ -139,11 +139,21 @@ def test_without_progress_loading_prints_nothing_and_restores_the_setting(tiny_b
     loading bar would print once per fold."""
     from transformers.utils import logging as hf_logging
 
+    from huggingface_hub import utils as hub
+
     assert hf_logging.is_progress_bar_enabled()
     TextEncoder(tiny_bert).fit_transform(TEXTS)
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
     assert hf_logging.is_progress_bar_enabled()
+    # huggingface_hub's own switch, which transformers flips with its own,
+    # comes back as the user left it
+    hub.disable_progress_bars()
+    try:
+        TextEncoder(tiny_bert).fit(TEXTS)
+        assert hub.are_progress_bars_disabled() and hf_logging.is_progress_bar_enabled()
+    finally:
+        hub.enable_progress_bars()
 
 
 @pytest.fixture

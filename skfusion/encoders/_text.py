@@ -1,5 +1,6 @@
 """Text embeddings from a Hugging Face ``transformers`` model on torch."""
 
+import contextlib
 import os
 from numbers import Integral
 from pathlib import Path
@@ -174,24 +175,18 @@ class TextEncoder(_BaseEncoder):
         transformers = import_optional("transformers", owner="TextEncoder")
         owner = "TextEncoder"
         kwargs = {"revision": self.revision, "trust_remote_code": False}
-        # transformers shows a bar for every load, so each fold of a
-        # cross-validation would print one; it follows ``progress``
-        hf_logging = transformers.utils.logging
-        quiet = not self.progress and hf_logging.is_progress_bar_enabled()
-        if quiet:
-            hf_logging.disable_progress_bar()
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.model), **kwargs)
-            model = transformers.AutoModel.from_pretrained(str(self.model), **kwargs)
+            # transformers shows a bar for every load, so each fold of a
+            # cross-validation would print one; it follows ``progress``
+            with _loading_bars(transformers, show=self.progress):
+                tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.model), **kwargs)
+                model = transformers.AutoModel.from_pretrained(str(self.model), **kwargs)
         except (OSError, ValueError) as exc:
             raise OSError(
                 f"{owner}: cannot load model {str(self.model)!r}: {exc}. Give a local "
                 "directory saved with save_pretrained, or a hub name while online "
                 "(HF_HUB_OFFLINE=1 forbids downloads)."
             ) from exc
-        finally:
-            if quiet:
-                hf_logging.enable_progress_bar()
         device = torch.device(self.device or "cpu")
         if self.half and device.type == "cpu":
             raise ValueError(
@@ -230,6 +225,27 @@ class TextEncoder(_BaseEncoder):
         finally:
             torch.set_num_threads(previous)
         return out
+
+
+@contextlib.contextmanager
+def _loading_bars(transformers, *, show):
+    """Inside, transformers' loading bars are off unless ``show``; on the way
+    out, its setting and huggingface_hub's (which transformers switches with
+    it) are what they were."""
+    from huggingface_hub import utils as hub
+
+    hf_logging = transformers.utils.logging
+    if show or not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hub_disabled = hub.are_progress_bars_disabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.enable_progress_bar()
+        if hub_disabled:
+            hub.disable_progress_bars()
 
 
 def _pool(torch, states, mask, pooling):
