@@ -475,18 +475,16 @@ def import_keras_quietly():
     try:
         saved = os.dup(2)
     except OSError:  # no descriptor 2 to silence
-        import keras
-
-        return keras
+        saved = None
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import keras
-            finally:
-                os.dup2(saved, 2)
+        if saved is not None:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+        import keras
     finally:
-        os.close(saved)
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
     return keras
 
 
