@@ -25,8 +25,9 @@ skfusion, scikit-learn, members alone, GridSearchCV alone, skfusion, ...
 ``--repeats`` times. As ``timeit`` does, the speed-up takes each search's
 fastest run: other processes on the machine only ever add time, and they
 add far more to one 3 to 5 s skfusion search than to one 40 to 70 s
-scikit-learn search, which averages their bursts out. The ratio of the median runs is printed beside it, with every
-reading, and CPU time (which another process's load does not change).
+scikit-learn search, which averages their bursts out. The ratio of the
+median runs is printed beside it, with every reading, and CPU time (which
+another process's load does not change).
 """
 
 import argparse
