@@ -139,9 +139,7 @@ def timed_members(n_samples, folds):
 
 def timed_search(kind, n_samples, n_weights, folds):
     """One search, run in a worker process: (wall s, CPU s, CV scores, best
-    weights, best score); ``kind="members"``: :func:`timed_members`."""
-    if kind == "members":
-        return timed_members(n_samples, folds)
+    weights, best score)."""
     X, y = load(n_samples)
     grid = {"weights": [[w, 1 - w] for w in np.linspace(0.05, 0.95, n_weights)]}
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)
@@ -154,11 +152,11 @@ def timed_search(kind, n_samples, n_weights, folds):
     return wall, cpu, search.cv_results_["mean_test_score"], best, search.best_score_
 
 
-def in_fresh_process(*args):
-    """``timed_search(*args)`` in a new Python process, which exits after it."""
+def in_fresh_process(function, *args):
+    """``function(*args)`` in a new Python process, which exits after it."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as pool:
-        return pool.submit(timed_search, *args).result()
+        return pool.submit(function, *args).result()
 
 
 def main():
@@ -175,7 +173,11 @@ def main():
     runs = {kind: [] for kind in (*names, "members", "floor")}
     for _ in range(args.repeats):
         for kind in runs:
-            runs[kind].append(in_fresh_process(kind, args.n_samples, args.n_weights, args.folds))
+            if kind == "members":
+                run = in_fresh_process(timed_members, args.n_samples, args.folds)
+            else:
+                run = in_fresh_process(timed_search, kind, args.n_samples, args.n_weights, args.folds)
+            runs[kind].append(run)
 
     # fastest of each, as for the searches
     members = min(run[0] for run in runs["members"])
