@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 
 from skfusion.datasets import load_clothing_reviews
 from skfusion.encoders import TextEncoder
-from skfusion.encoders._base import available_cores
+from skfusion.utils._optional import available_cores
 
 
 def best_time(func, repeats):

@@ -15,6 +15,8 @@ _LAZY = {
     "EarlyFusionRegressor": "skfusion.fusion",
     "LateFusionClassifier": "skfusion.fusion",
     "LateFusionRegressor": "skfusion.fusion",
+    "StackingFusionClassifier": "skfusion.fusion",
+    "StackingFusionRegressor": "skfusion.fusion",
     "register_combiner": "skfusion.fusion",
     "get_combiner": "skfusion.fusion",
     "available_combiners": "skfusion.fusion",

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from skfusion._cache import fingerprint
+from skfusion.utils._cache import fingerprint
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_equal_data_gets_equal_fingerprints():
 
 
 def test_string_columns_seen_before_reuse_their_hash_only_when_equal():
-    from skfusion import _cache
+    from skfusion.utils import _cache
 
     base = pd.DataFrame({"t": ["so soft", "runs small", None, "love it"] * 50})
     first = fingerprint(base.iloc[:100])

@@ -13,8 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skfusion import LateFusionClassifier
-from skfusion._cache import fingerprint
-from skfusion.fusion._base import _model_identities, present_mask, select
+from skfusion.utils._cache import fingerprint
+from skfusion.utils._cache import _model_identities, _pickle_digest
+from skfusion.utils._columns import present_mask, select
 
 pa = pytest.importorskip("pyarrow")
 ARROW = pd.StringDtype("pyarrow", na_value=np.nan)
@@ -143,12 +144,12 @@ class _Encoder(BaseEstimator):
 
 def test_model_identities_follow_the_files_even_after_members_without_encoders():
     plain = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    assert _model_identities(plain) == [] and _model_identities(plain) == []
+    assert _model_identities(plain, _pickle_digest(plain)) == [] and _model_identities(plain, _pickle_digest(plain)) == []
     with_encoder = make_pipeline(_Encoder(), LogisticRegression())
-    assert _model_identities(with_encoder) == ["model@v1"]
+    assert _model_identities(with_encoder, _pickle_digest(with_encoder)) == ["model@v1"]
     _Encoder.identity = "v2"  # the files behind the model changed
     try:
-        assert _model_identities(with_encoder) == ["model@v2"]
+        assert _model_identities(with_encoder, _pickle_digest(with_encoder)) == ["model@v2"]
     finally:
         _Encoder.identity = "v1"
 

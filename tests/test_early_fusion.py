@@ -277,7 +277,7 @@ def test_predict_before_fit():
 def test_missing_column_at_predict(texts, blocks):
     X, y = texts
     fusion = EarlyFusionClassifier(blocks, LogisticRegression(max_iter=500)).fit(X, y)
-    with pytest.raises(ValueError, match=r"member 'tab' selects column\(s\) \['Age'\] that X does not have at predict time"):
+    with pytest.raises(ValueError, match=r"block 'tab' selects column\(s\) \['Age'\] that X does not have at predict time"):
         fusion.predict(X.drop(columns="Age"))
 
 

@@ -3,7 +3,7 @@ import sys
 import pytest
 
 from skfusion.encoders import available_encoders, make_encoder, register_encoder
-from skfusion.encoders._base import import_optional
+from skfusion.utils._optional import import_optional
 
 PLUGIN = '''
 from sklearn.base import BaseEstimator, TransformerMixin

@@ -25,7 +25,7 @@ PAIR = [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_sta
         ([1, 2, 3], r"LateFusionClassifier: weights has 3 entries but there are 2 estimators \('lr', 'tree'\); give one weight per estimator or a dict by name"),
         ([1, -1], r"LateFusionClassifier: weights must be finite and non-negative, got \{'lr': 1.0, 'tree': -1.0\}"),
         ([0, 0], r"LateFusionClassifier: weights of the estimators that are not dropped are all zero"),
-        ({"lr": 1, "txet": 2}, r"LateFusionClassifier: weights names \['txet'\] which is not an estimator; the estimators are \['lr', 'tree'\]"),
+        ({"lr": 1, "txet": 2}, r"LateFusionClassifier: weights names \['txet'\], which is not an estimator; the estimators are \['lr', 'tree'\]"),
     ],
 )
 def test_bad_weights(weights, match):

@@ -3,42 +3,16 @@ frozen model, an embedding cache keyed per input, batching with a progress
 bar, and feature names prefixed by the modality."""
 
 import hashlib
-import importlib
-import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._cache import EmbeddingCache, cache_location, fingerprint
+from ..utils._cache import EmbeddingCache, cache_location, fingerprint
 from .._registry import Registry
+from ..utils._optional import available_cores, import_optional
 
 _ENCODERS = Registry("encoder", "skfusion.encoders")
-
-#: extra that installs each optional framework
-EXTRAS = {
-    "torch": "text",
-    "transformers": "text",
-    "keras": "keras",
-    "tensorflow": "keras",
-    "PIL": "keras",
-    "tqdm": "text",
-    "matplotlib": "plot",
-}
-
-
-def import_optional(module, *, owner):
-    """Import an optional framework, or say which extra installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        top = module.split(".")[0]
-        extra = EXTRAS.get(top, "all")
-        raise ImportError(
-            f"{owner} needs {top!r}, which is not installed; install it with "
-            f'pip install "skfusion[{extra}]"'
-        ) from exc
-
 
 def register_encoder(name, factory, *, overwrite=False):
     """Register an encoder factory under ``name`` for :func:`make_encoder`.
@@ -237,14 +211,6 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-
-def available_cores():
-    """Cores this process may run on (all of them where the OS cannot say)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def _one_column(X, owner):

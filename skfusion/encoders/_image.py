@@ -11,9 +11,10 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from .._cache import cache_location, file_digest, fingerprint
+from ..utils._cache import cache_location, file_digest, fingerprint
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
-from ._base import _BaseEncoder, import_optional, register_encoder
+from ..utils._optional import import_optional
+from ._base import _BaseEncoder, register_encoder
 
 # name -> (keras.applications submodule holding its preprocess_input, constructor)
 _BACKBONES = {

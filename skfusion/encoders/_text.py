@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._cache import file_digest
+from ..utils._cache import file_digest
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
-from ._base import _BaseEncoder, available_cores, import_optional, register_encoder
+from ..utils._optional import available_cores, import_optional
+from ._base import _BaseEncoder, register_encoder
 
 
 

@@ -1,6 +1,7 @@
 """Early (feature-level) fusion: per-modality features, scaled per block,
 concatenated, one estimator on top."""
 
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -15,32 +16,33 @@ from sklearn.base import (
 )
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, get_tags
-from sklearn.utils._repr_html.estimator import _VisualBlock
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, check_memory, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._sklearn_compat import (
-    HasMethods,
-    Interval,
-    _print_elapsed_time,
-    StrOptions,
-    _check_feature_names_in,
-    _fit_context,
-    _raise_for_params,
-)
-from ._base import (
-    _BaseMemberComposition,
-    _is_drop,
+from ..utils._cache import member_cache
+from ..utils._columns import (
     as_matrix,
     check_columns_present,
     check_X,
     concat_blocks,
     resolve_columns,
     select,
-    validate_members,
+    selected_names,
 )
+from ..utils._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+    _print_elapsed_time,
+    _raise_for_params,
+    _VisualBlock,
+)
+from ._base import _BaseMemberComposition, _is_drop, validate_members
+from ._weights import resolve_weights
 
 
 def _is_passthrough(transformer):
@@ -48,19 +50,26 @@ def _is_passthrough(transformer):
 
 
 def _fit_transform_block(transformer, X_part, y, message=None):
-    """Fit one block's transformer and return it with its output; the unit
-    ``memory`` caches, like a step of a :class:`~sklearn.pipeline.Pipeline`
-    (``message``, printed with the time taken when given, is not part of
-    the cache key)."""
+    """Fit one block's transformer (a clone) and return it with its output:
+    the unit ``memory`` caches, like a step of a
+    :class:`~sklearn.pipeline.Pipeline`. ``message`` is printed with the
+    time taken when given."""
     with _print_elapsed_time("EarlyFusion", message):
-        if _is_passthrough(transformer):
-            return transformer, as_matrix(X_part)
-        transformer = clone(transformer)
         if hasattr(transformer, "fit_transform"):
             output = transformer.fit_transform(X_part, y)
         else:
             output = transformer.fit(X_part, y).transform(X_part)
         return transformer, as_matrix(output)
+
+
+def _fit_block(transformer, X_part, y, cache, message=None):
+    """A block's fitted transformer and its output on its training rows,
+    from ``cache`` when the same block met the same data before."""
+    if _is_passthrough(transformer):
+        with _print_elapsed_time("EarlyFusion", message):
+            return transformer, as_matrix(X_part)
+    return cache.fit_transform(transformer, X_part, y,
+                               partial(_fit_transform_block, message=message))
 
 
 def _transform_block(transformer, X_part):
@@ -170,7 +179,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         projection = self._check_projection()
         validate_data(self, X, skip_check_array=True, reset=True)
 
-        columns = [resolve_columns(self, m, X) for m in active]
+        columns = [resolve_columns(self, m, X, kind="block") for m in active]
         parts = [select(X, cols) for cols in columns]
         for m, cols, part in zip(active, columns, parts):
             if part.ndim == 2 and part.shape[1] == 0:
@@ -180,10 +189,10 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
                     "to 'drop'."
                 )
 
-        fit_transform = check_memory(self.memory).cache(_fit_transform_block, ignore=["message"])
+        cache = member_cache(self.memory)
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_transform)(
-                m.estimator, part, y,
+            delayed(_fit_block)(
+                m.estimator, part, y, cache,
                 f"({i} of {len(active)}) Processing {m.name}" if self.verbose else None,
             )
             for i, (m, part) in enumerate(zip(active, parts), start=1)
@@ -212,6 +221,10 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         self.encoders_ = [fitted for fitted, _ in results]
         self._block_names_ = [m.name for m in active]
         self._all_names_ = [m.name for m in members]
+        fitted = dict(zip(self._block_names_, self.encoders_))
+        self.named_encoders_ = Bunch(**{
+            name: fitted.get(name, "drop") for name in self._all_names_
+        })
         self._columns_ = columns
         self._scalers_ = scalers
         self._block_widths_ = [output.shape[1] for _, output in results]
@@ -234,33 +247,10 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
 
     def _check_block_weights(self, members):
         names = [m.name for m in members]
-        owner = type(self).__name__
-        bw = self.block_weights
-        if bw is None:
-            values = dict.fromkeys(names, 1.0)
-        elif isinstance(bw, dict):
-            unknown = sorted(set(bw) - set(names))
-            if unknown:
-                raise ValueError(
-                    f"{owner}: block_weights names {unknown}, which is not a block; "
-                    f"the blocks are {names}. Use their names as keys."
-                )
-            values = {name: float(bw.get(name, 1.0)) for name in names}
-        else:
-            array = np.asarray(bw, dtype=float).ravel()
-            if array.size != len(names):
-                raise ValueError(
-                    f"{owner}: block_weights has {array.size} entries but there are "
-                    f"{len(names)} blocks {tuple(names)}; give one weight per block "
-                    "or a dict by name."
-                )
-            values = dict(zip(names, array.tolist()))
-        bad = {k: v for k, v in values.items() if not np.isfinite(v) or v < 0}
-        if bad:
-            raise ValueError(
-                f"{owner}: block_weights must be finite and non-negative, got {bad}."
-            )
-        return values
+        values = resolve_weights(
+            type(self).__name__, self.block_weights, names, param="block_weights", kind="block"
+        )
+        return dict(zip(names, values.tolist()))
 
     def _check_projection(self):
         projection = self.projection
@@ -300,7 +290,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         check_is_fitted(self, "encoders_")
         X = check_X(self, X)
         for name, cols in zip(self._block_names_, self._columns_):
-            check_columns_present(self, name, cols, X, when="predict")
+            check_columns_present(self, f"block {name!r}", cols, X, when="predict")
         validate_data(self, X, skip_check_array=True, reset=False)
         blocks = []
         for name, transformer, cols, scaler in zip(
@@ -355,7 +345,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             if scaler.projection is not None:
                 inner = [f"proj{k}" for k in range(_width(scaler.projection))]
             elif _is_passthrough(transformer):
-                inner = list(_selected_names(input_features, cols))
+                inner = list(selected_names(input_features, cols))
             elif hasattr(transformer, "get_feature_names_out"):
                 try:
                     inner = list(transformer.get_feature_names_out())
@@ -366,12 +356,21 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             names.extend(f"{name}__{feature}" for feature in inner)
         return np.asarray(names, dtype=object)
 
-    @property
-    def named_encoders_(self):
-        """Fitted block transformers by name (``"drop"`` for dropped blocks)."""
+    def get_modalities(self):
+        """The columns of X each fitted block sees, by block name.
+
+        Every skfusion fusion estimator implements it;
+        :func:`~skfusion.inspection.modality_importance` asks it which
+        columns make each modality.
+
+        Returns
+        -------
+        modalities : dict of str to column spec
+            ``{name: columns}`` of the blocks that are not dropped, in
+            order; ``None`` for a block that sees every column.
+        """
         check_is_fitted(self, "encoders_")
-        fitted = dict(zip(self._block_names_, self.encoders_))
-        return Bunch(**{name: fitted.get(name, "drop") for name in self._all_names_})
+        return dict(zip(self._block_names_, self._columns_))
 
     def _sk_visual_block_(self):
         names, transformers = zip(*[(item[0], item[1]) for item in self.encoders])
@@ -420,28 +419,6 @@ def _final_has(attr):
 
 def _width(projection):
     return int(getattr(projection, "n_components", None) or 0)
-
-
-def _selected_names(input_features, columns):
-    """Names of the input columns a block selects."""
-    if columns is None:
-        return input_features
-    from ..utils._sklearn_compat import _get_column_indices
-
-    indices = _get_column_indices(
-        _NamesOnly(input_features), columns
-    )
-    return [input_features[i] for i in indices]
-
-
-class _NamesOnly:
-    """Enough of a DataFrame for ``_get_column_indices`` to resolve names."""
-
-    def __init__(self, names):
-        import pandas as pd
-
-        self.columns = pd.Index(names)
-        self.shape = (0, len(names))
 
 
 def _check_target(owner, y, *, classifier):
@@ -526,9 +503,11 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         unless in a :func:`joblib.parallel_backend` context.
 
     memory : str, joblib.Memory or None, default=None
-        Cache for the block transformers' fits, as in
-        :class:`~sklearn.pipeline.Pipeline`: a grid search over the
-        classifier's parameters then encodes each fold's blocks once.
+        Cache for the block transformers' fits and outputs, as
+        :class:`~sklearn.pipeline.Pipeline`'s ``memory`` caches its steps: a
+        grid search over the classifier's parameters then encodes each
+        fold's blocks once. The same cache as the ``memory`` of late fusion
+        and stacking, under ``<location>/skfusion``.
 
     verbose : bool, default=False
         Print the time taken to fit each block (a block read from ``memory``
@@ -657,12 +636,8 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Z = self._fit_blocks(X, y)
         params = {k: v for k, v in fit_params.items() if v is not None}
         self.classifier_ = clone(self.classifier).fit(Z, y, **params)
+        self.classes_ = self.classifier_.classes_
         return self
-
-    @property
-    def classes_(self):
-        """The classes of the fitted classifier."""
-        return self.classifier_.classes_
 
     def predict(self, X):
         """Predict class labels (or a label indicator matrix) for X.

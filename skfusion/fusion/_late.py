@@ -3,83 +3,36 @@
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
-from scipy.optimize import minimize
-from sklearn.base import (
-    ClassifierMixin,
-    clone,
-    MetaEstimatorMixin,
-    RegressorMixin,
-    TransformerMixin,
-    is_classifier,
-)
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import check_cv
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch, get_tags
-from sklearn.utils._repr_html.estimator import _VisualBlock
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    process_routing,
-)
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import (
-    check_array,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted
 
+from ..utils._columns import check_X
 from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
     _check_feature_names_in,
-    _check_method_params,
     _fit_context,
     _raise_for_params,
-    _routing_enabled,
 )
-from .._cache import member_store
-from ._base import (
-    Member,
-    _BaseMemberComposition,
-    _is_drop,
-    as_matrix,
-    check_columns_present,
-    check_X,
-    concat_blocks,
-    fit_member,
-    loaded,
-    member_output,
-    present_mask,
-    resolve_columns,
-    select,
-    take_rows,
-    validate_members,
-)
+from ._base import _is_drop, validate_members
 from ._combiners import get_combiner
+from ._members import _BaseMemberFusion
+from ._oof import oof_blocks
+from ._targets import RegressionTarget, label_target
+from ._weights import learned_weights, resolve_weights, row_weights
 
-# log-loss of a probability of exactly 0 is infinite; the weight search clips
-_LOG_EPS = 1e-15
 
+class _BaseLateFusion(_BaseMemberFusion):
+    """Weights, voting and missing modalities over the members' outputs.
 
-class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposition):
-    """Member handling, weights, missing modalities and caching for late fusion.
-
-    Subclasses say which member method gives the scores that are fused, how a
-    member's raw output becomes a ``(n_samples, n_outputs)`` score block, how
-    blocks are combined and which loss learns ``weights="auto"``.
+    Subclasses say which member method gives the scores that are fused.
     """
 
     _parameter_constraints: dict = {
         "estimators": [list],
         "weights": ["array-like", dict, StrOptions({"auto"}), None],
-        "final_estimator": [None, HasMethods(["fit", "predict"])],
-        # a bool, a column spec or a (transformer, columns) pair: checked in fit
-        "passthrough": "no_validation",
+        "scoring": [None, str, callable],
         "cv": ["cv_object"],
         "missing": [StrOptions({"error", "renormalize"})],
         "n_jobs": [None, Integral],
@@ -87,406 +40,68 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self,
-        estimators,
-        *,
-        weights=None,
-        final_estimator=None,
-        passthrough=None,
-        cv=5,
-        missing="error",
-        n_jobs=None,
-        memory=None,
-        verbose=False,
-    ):
-        self.estimators = estimators
-        self.weights = weights
-        self.final_estimator = final_estimator
-        self.passthrough = passthrough
-        self.cv = cv
-        self.missing = missing
-        self.n_jobs = n_jobs
-        self.memory = memory
-        self.verbose = verbose
-
-    # -- fit ---------------------------------------------------------------
-
-    def _fit_or_reset(self, X, y, fit_params):
-        """``_fit``; a fit that fails leaves the estimator unfitted, never
-        half-updated (new labels over old members)."""
-        try:
-            return self._fit(X, y, fit_params)
-        except BaseException:
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                delattr(self, name)
-            raise
-
-    def _fit(self, X, y, fit_params):
-        """Fit the members on ``y`` as the members see it (encoded labels);
-        ``X`` has been through :func:`check_X`."""
+    def _fit(self, X, target, fit_params):
+        """Fit the members on ``target.y_`` and settle the weights; ``X``
+        has been through :func:`check_X`."""
+        owner = type(self).__name__
         members = validate_members(self, self.estimators)
-        self._check_member_methods(members)
-        if self.final_estimator is not None and self.weights is not None:
-            raise ValueError(
-                f"{type(self).__name__}: weights={self.weights!r} has no effect with "
-                "a final_estimator, which learns how to combine the members from "
-                "their out-of-fold predictions; set weights=None, or "
-                "final_estimator=None to vote with weights."
-            )
-        raw_weights = self._check_weights(members)
-        self._check_columns(X, reset=True)
-
-        active = [m for m in members if not _is_drop(m.estimator)]
-        routed = self._route_fit_params(members, fit_params)
-        # memory has been checked against _parameter_constraints
-        store = member_store(self.memory)
-        columns = [resolve_columns(self, m, X) for m in active]
-        parts = [select(X, cols) for cols in columns]
-        names = [m.name for m in active]
-        masks = self._present_masks(parts, names, columns)
-
-        jobs = []
-        for idx, (m, part, mask) in enumerate(zip(active, parts, masks)):
-            rows = None if mask.all() else np.flatnonzero(mask)
-            args = self._fit_args(m, part, y, rows, routed[m.name]["fit"], store,
-                                  message=self._log_message(m.name, idx + 1, len(active)))
-            jobs.append(delayed(fit_member)(*args))
-        results = Parallel(n_jobs=self.n_jobs)(jobs)
-
-        self._check_prefit_classes(active, [fitted for fitted, _ in results])
-        # fitted members, or StoredMember handles that load on first use
-        self._members_ = [fitted for fitted, _ in results]
-        self._fit_keys_ = [key for _, key in results]
-        self._columns_ = columns
-        self._member_names_ = names
-        self._all_names_ = [m.name for m in members]
-
-        if self.final_estimator is not None:
-            self.weights_ = None
-            oof = self._oof_scores(X, y, active, parts, masks, routed, store)
-            self._fit_final_estimator(X, y, *oof, fit_params)
+        auto = isinstance(self.weights, str) and self.weights == "auto"
+        if not auto:
+            active = np.array([not _is_drop(m.estimator) for m in members])
+            weights = resolve_weights(
+                owner, self.weights, [m.name for m in members], param="weights",
+                kind="estimator", active=active, require_positive=True,
+            )[active]
+        self._target_ = target
+        data = self._fit_members(X, target.y_, fit_params, members,
+                                 multilabel=target.multilabel)
+        if not auto:
+            self.weights_ = weights / weights.sum()
             return self
-        if isinstance(raw_weights, str):
-            oof = self._oof_scores(X, y, active, parts, masks, routed, store)
-            weights = self._learn_weights(y, *oof, routed[active[0].name]["fit"])
-        else:
-            weights = raw_weights
-        self.weights_ = weights / weights.sum()
+        method = self._fused_method()
+        blocks, available = oof_blocks(
+            self, X, target.y_, data, [method] * len(data.members), self._block,
+            multilabel=target.multilabel,
+        )
+        sample_weight = data.routed[data.members[0].name]["fit"].get("sample_weight")
+        self.weights_ = learned_weights(
+            owner, target, self._score_array(blocks), available, target.y_,
+            sample_weight, fuse=self._fuse, scoring=self.scoring,
+            hard=self._fused_method() == "predict",
+        )
         return self
 
-    def _check_prefit_classes(self, members, fitted):
-        """A prefit member must know only classes that y has."""
-        classes = getattr(self, "classes_", None)
-        if classes is None or getattr(self, "_multilabel", False):
-            return
-        for m, est in zip(members, fitted):
-            extra = np.setdiff1d(getattr(est, "classes_", classes), classes) if _is_prefit(est) else []
-            if len(extra):
-                raise ValueError(
-                    f"{type(self).__name__}: prefit member {m.name!r} predicts classes "
-                    f"{extra.tolist()} that y does not have (y has {classes.tolist()}); "
-                    "fit the fusion on y with every class the member knows."
-                )
+    def _block(self, i, fitted, raw, n_rows, method):
+        return self._target_.block(fitted, raw, n_rows, method, prefit=self._prefit_[i])
 
-    def _fit_args(self, member, X_part, y, rows, fit_params, store, message=None):
-        """Arguments of :func:`fit_member` for one member on its part of X
-        and (optionally) some of its rows."""
-        if rows is not None:
-            fit_params = _check_method_params(X_part, fit_params, rows)
-            X_part, y = take_rows(X_part, rows), take_rows(y, rows)
-        context = {
-            "owner": type(self).__name__,
-            "name": member.name,
-            "multilabel": getattr(self, "_multilabel", False),
-        }
-        return (member.estimator, X_part, y, fit_params, store, self._log_name,
-                message, context, _is_prefit(member.estimator))
+    def _score_array(self, blocks):
+        """Member blocks as ``(n_members, n_samples, n_outputs)`` scores."""
+        n = next(b.shape[0] for b in blocks if b is not None)
+        width = next(b.shape[1] for b in blocks if b is not None)
+        return np.stack([np.full((n, width), np.nan) if b is None else b for b in blocks])
 
-    _log_name = "Voting"
-
-    def _log_message(self, name, idx, total):
-        if not self.verbose:
-            return None
-        return f"({idx} of {total}) Processing {name}"
-
-    def _present_masks(self, parts, names, columns):
-        """Per member, the rows where its modality (its part of X) has a value."""
-        masks = [present_mask(part) for part in parts]
-        for name, cols, mask in zip(names, columns, masks):
-            n_missing = int((~mask).sum())
-            if n_missing and self.missing == "error":
-                raise ValueError(
-                    f"{type(self).__name__}: {n_missing} of {mask.size} rows have no "
-                    f"value in any column of modality {name!r} (columns "
-                    f"{'all' if cols is None else cols!r}); set "
-                    "missing='renormalize' to predict them from the other members, "
-                    "or impute them."
-                )
-        return masks
-
-    def _check_weights(self, members):
-        """Weights of the non-dropped members as floats, or ``"auto"``."""
-        names = [m.name for m in members]
-        owner = type(self).__name__
-        weights = self.weights
-        if weights is None:
-            values = np.ones(len(members))
-        elif isinstance(weights, str):
-            return weights
-        elif isinstance(weights, dict):
-            unknown = sorted(set(weights) - set(names))
-            if unknown:
-                raise ValueError(
-                    f"{owner}: weights names {unknown} which is not an estimator; "
-                    f"the estimators are {names}. Use their names as keys."
-                )
-            values = np.array([weights.get(name, 1.0) for name in names], dtype=float)
-        else:
-            values = np.asarray(weights, dtype=float).ravel()
-            if values.size != len(members):
-                raise ValueError(
-                    f"{owner}: weights has {values.size} entries but there are "
-                    f"{len(members)} estimators {tuple(names)}; give one weight per "
-                    "estimator or a dict by name. Number of `estimators` and "
-                    "weights must be equal."
-                )
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError(
-                f"{owner}: weights must be finite and non-negative, got "
-                f"{dict(zip(names, values.tolist()))}."
-            )
-        active = np.array([not _is_drop(m.estimator) for m in members])
-        values = values[active]
-        if values.sum() == 0:
-            raise ValueError(
-                f"{owner}: weights of the estimators that are not dropped are all "
-                f"zero ({dict(zip(np.array(names)[active], values.tolist()))}); at "
-                "least one must be positive."
-            )
-        return values
-
-    def _route_fit_params(self, members, fit_params):
-        if _routing_enabled():
-            return process_routing(self, "fit", **fit_params)
-        sample_weight = (
-            {"sample_weight": fit_params["sample_weight"]}
-            if fit_params.get("sample_weight") is not None
-            else {}
-        )
-        return Bunch(**{m.name: Bunch(fit=sample_weight) for m in members})
-
-    # -- out-of-fold member scores: learned weights and stacking -------------------
-
-    def _oof_scores(self, X, y, members, parts, masks, routed, store):
-        """Out-of-fold scores of every member (folds from ``cv``).
-
-        Returns ``scores`` ``(n_members, n_samples, ...)``, ``available``
-        ``(n_members, n_samples)`` (whether a member scored the row: its
-        modality is present) and ``seen`` (rows some member scored).
-        """
-        y_cv = y if getattr(self, "_multilabel", False) else np.asarray(y)
-        cv = check_cv(self.cv, y_cv, classifier=is_classifier(self))
-        folds = list(cv.split(X, y_cv))
-        method = self._fused_method()
-        jobs, where = [], []
-        for i, (m, part, mask) in enumerate(zip(members, parts, masks)):
-            for train, test in folds:
-                train, test = train[mask[train]], test[mask[test]]
-                jobs.append(delayed(_oof_output)(
-                    self._fit_args(m, part, y, train, routed[m.name]["fit"], store),
-                    take_rows(part, test),
-                    method,
-                    store,
-                ))
-                where.append((i, test))
-        outputs = Parallel(n_jobs=self.n_jobs)(jobs)
-
-        n = masks[0].size
-        scores, available = None, np.zeros((len(members), n), dtype=bool)
-        for (i, test), (fitted, raw) in zip(where, outputs):
-            if raw is None:  # the member sees no row of this test fold
-                continue
-            block = self._scores(fitted, raw, len(test), prefit=_is_prefit(fitted))
-            if scores is None:
-                scores = np.zeros((len(members), n, *block.shape[1:]))
-            scores[i, test] = block
-            available[i, test] = True
-
-        return scores, available, available.any(axis=0)
-
-    def _learn_weights(self, y, scores, available, seen, fit_params):
-        """Weights on the simplex minimising the fusion loss on out-of-fold scores."""
-        scores, available = scores[:, seen], available[:, seen]
-        y_seen = take_rows(y, np.flatnonzero(seen))
-        sample_weight = fit_params.get("sample_weight")
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[seen]
-
-        m = len(scores)
-
-        def loss(w):
-            # the optimiser may step off the simplex; score the nearest point on it
-            w = np.clip(w, 0.0, None)
-            w = w / w.sum() if w.sum() > 0 else np.full(m, 1.0 / m)
-            fused = self._fuse(scores, _row_weights(w, available))
-            return self._weight_loss(fused, y_seen, sample_weight)
-
-        if m == 1:
-            return np.ones(1)
-        result = minimize(
-            loss,
-            np.full(m, 1.0 / m),
-            method="SLSQP",
-            bounds=[(0.0, 1.0)] * m,
-            constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
-        )
-        weights = np.clip(result.x, 0.0, None)
-        if weights.sum() == 0 or not loss(weights) <= loss(np.full(m, 1.0 / m)):
-            # never worse than equal weights on the data it was learned from
-            weights = np.full(m, 1.0 / m)
-        return weights
-
-    def _fit_final_estimator(self, X, y, scores, available, seen, fit_params):
-        """Fit ``final_estimator`` on the out-of-fold member scores (and the
-        passthrough features) of the rows some member could score."""
-        self.passthrough_, self._passthrough_columns_ = self._fit_passthrough(X, y)
-        self._score_shape_ = scores.shape[2:]
-        if self.passthrough_ is not None:
-            # a row no member can see still has its passthrough features
-            seen = np.ones_like(seen)
-        rows = np.flatnonzero(seen)
-        X_seen = X if rows.size == len(seen) else take_rows(X, rows)
-        Z = self._stack_input(X_seen, scores[:, seen], available[:, seen])
-        sample_weight = fit_params.get("sample_weight")
-        params = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[seen]}
-        self.final_estimator_ = clone(self.final_estimator).fit(Z, take_rows(y, rows), **params)
-
-    def _fit_passthrough(self, X, y):
-        """The fitted passthrough transformer (or ``"passthrough"``) and its
-        columns, or ``(None, None)``."""
-        spec = self.passthrough
-        if spec is None or spec is False:
-            return None, None
-        if spec is True:
-            transformer, columns = "passthrough", None
-        elif (
-            isinstance(spec, tuple)
-            and len(spec) == 2
-            and (hasattr(spec[0], "transform") or _is_passthrough(spec[0]))
-        ):
-            transformer, columns = spec
-        else:
-            transformer, columns = "passthrough", spec
-        columns = resolve_columns(self, Member("passthrough", transformer, columns), X)
-        if not _is_passthrough(transformer):
-            transformer = clone(transformer).fit(select(X, columns), y)
-        return transformer, columns
-
-    def _stack_input(self, X, scores, available):
-        """What ``final_estimator`` sees: member scores side by side (NaN
-        where a member cannot see the row), then the passthrough features."""
-        scores = np.array(scores, dtype=float)
-        scores[~available] = np.nan
-        if self._drops_first_score():
-            # binary probabilities sum to one: the second column says it all
-            scores = scores[..., 1:]
-        blocks = [np.hstack([block.reshape(len(block), -1) for block in scores])]
-        if self.passthrough_ is not None:
-            part = select(X, self._passthrough_columns_)
-            if not _is_passthrough(self.passthrough_):
-                part = self.passthrough_.transform(part)
-            try:
-                blocks.append(as_matrix(part))
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"{type(self).__name__}: the passthrough columns "
-                    f"{self._passthrough_columns_!r} are not numeric ({exc}); give "
-                    "passthrough=(transformer, columns), e.g. (TabularEncoder(), "
-                    "columns), to encode them."
-                ) from exc
-        return concat_blocks(blocks)
-
-    def _drops_first_score(self):
-        return False
-
-    @property
-    def _stacking(self):
-        return self.__dict__.get("final_estimator_") is not None
-
-    def _stacked(self, X, method):
-        """``final_estimator_.<method>`` on the stacked member scores of X."""
-        X = check_X(self, X)
-        # before the members' checks, so a missing column is named as ours
-        check_columns_present(self, "passthrough", self._passthrough_columns_, X, when="predict")
-        scores, available = self._member_scores(X, self._fused_method())
-        Z = self._stack_input(X, scores, available)
-        return getattr(self.final_estimator_, method)(Z)
-
-    # -- predict ---------------------------------------------------------------
+    def _fuse(self, scores, weights):
+        return self._target_.fuse(scores, weights, get_combiner("mean"))
 
     def _member_scores(self, X, method):
-        """Scores of every fitted member, ``(n_members, n_samples, ...)``, and
-        which member could see which row, ``(n_members, n_samples)``."""
-        check_is_fitted(self)
-        X = check_X(self, X)
-        # names first, so a missing column is reported by name and member
-        for name, cols in zip(self._member_names_, self._columns_):
-            check_columns_present(self, name, cols, X, when="predict")
-        self._check_columns(X, reset=False)
-        parts = [select(X, cols) for cols in self._columns_]
-        masks = self._present_masks(parts, self._member_names_, self._columns_)
-        store = member_store(self.memory)
-        n = masks[0].size if masks else 0
-        scores = None
-        for i, (est, X_part, mask, key) in enumerate(
-            zip(self._members_, parts, masks, self._fit_keys_)
-        ):
-            rows = np.flatnonzero(mask)
-            if rows.size < n:
-                X_part = take_rows(X_part, rows)
-            if rows.size:
-                raw = member_output(est, X_part, method, store, key)
-                block = self._scores(est, raw, rows.size, prefit=_is_prefit(est))
-            else:
-                block = None
-            if scores is None and block is not None:
-                scores = np.full((len(self._members_), n, *block.shape[1:]), np.nan)
-            if block is not None:
-                scores[i, rows] = block
-        if scores is None and self._stacking:
-            # no member sees any row: the final estimator still has the
-            # passthrough features (and NaN for every member)
-            scores = np.full((len(self._members_), n, *self._score_shape_), np.nan)
-        if scores is None:
+        """Scores of every fitted member for X, ``(n_members, n_samples,
+        ...)`` (NaN where a member cannot see the row), and which member saw
+        which row."""
+        check_is_fitted(self, "estimators_")
+        blocks, available = self._member_blocks(
+            X, [method] * len(self.estimators_), self._block
+        )
+        if all(b is None for b in blocks):
             raise ValueError(
                 f"{type(self).__name__}: no member can see any row of X; every "
                 "modality is missing."
             )
-        return scores, np.stack(masks)
-
-    def _check_columns(self, X, *, reset):
-        """``validate_data(self, X, skip_check_array=True, reset=reset)``, done
-        directly for a DataFrame whose column names are all strings: fit
-        records them (as validate_data would, without looking up every
-        member's tags and wrapping X), and a later call with exactly those
-        names has nothing to check."""
-        if isinstance(X, pd.DataFrame):
-            columns = X.columns.tolist()
-            if columns and all(type(c) is str for c in columns):
-                if reset:
-                    self.feature_names_in_ = np.asarray(columns, dtype=object)
-                    self.n_features_in_ = len(columns)
-                    return
-                names = self.__dict__.get("feature_names_in_")
-                if names is not None and columns == names.tolist():
-                    return
-        validate_data(self, X, skip_check_array=True, reset=reset)
+        return self._score_array(blocks), available
 
     def _fused(self, X):
         """The weighted fusion of member scores for X."""
         scores, available = self._member_scores(X, self._fused_method())
-        weights = _row_weights(self.weights_, available)
+        weights = row_weights(self.weights_, available)
         empty = weights.sum(axis=0) == 0
         if empty.any():
             raise ValueError(
@@ -496,104 +111,6 @@ class _BaseLateFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberCompositi
             )
         return self._fuse(np.nan_to_num(scores), weights)
 
-    def _transform_blocks(self, X):
-        scores, _ = self._member_scores(X, self._transform_method())
-        return scores
-
-    @property
-    def estimators_(self):
-        """The fitted members that are not ``"drop"``, in order."""
-        try:
-            members = self.__dict__["_members_"]
-        except KeyError:
-            raise AttributeError(
-                f"'{type(self).__name__}' object has no attribute 'estimators_'"
-            ) from None
-        # members read from ``memory`` are loaded once, on first access
-        members[:] = [loaded(m) for m in members]
-        return members
-
-    @property
-    def named_estimators_(self):
-        """Fitted members by name (``"drop"`` for dropped ones)."""
-        fitted = iter(self.estimators_)
-        return Bunch(**{
-            name: next(fitted) if name in self._member_names_ else "drop"
-            for name in self._all_names_
-        })
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        if "_members_" in state:
-            # a pickle must not depend on the cache directory
-            state["_members_"] = [loaded(m) for m in state["_members_"]]
-        return state
-
-    def _sk_visual_block_(self):
-        names, estimators = zip(*[(item[0], item[1]) for item in self.estimators])
-        return _VisualBlock("parallel", estimators, names=names)
-
-    def get_metadata_routing(self):
-        """Get metadata routing of this object.
-
-        ``fit`` routes metadata (``sample_weight`` and whatever a member
-        requests) to each member's ``fit``; ``predict`` routes none.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating routing information.
-        """
-        router = MetadataRouter(owner=self)
-        for name, estimator in self._estimators:
-            router.add(
-                **{name: estimator},
-                method_mapping=MethodMapping().add(callee="fit", caller="fit"),
-            )
-        return router
-
-    def _with_member_tags(self, tags):
-        """``tags`` with what follows from the members' tags, each looked up
-        once (a grid search asks for our tags several times per candidate).
-
-        Subclasses apply it to their mixin's tags: ``ClassifierMixin`` would
-        replace classifier tags set by this base class.
-        """
-        try:
-            members = [item[1] for item in self.estimators if not _is_drop(item[1])]
-            member_tags = [get_tags(est) for est in members]
-        except Exception:
-            # malformed ``estimators``: fit raises a clear error about it
-            return tags
-        tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags)
-        tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
-        tags.target_tags.multi_output = all(t.target_tags.multi_output for t in member_tags)
-        tags.transformer_tags.preserves_dtype = []
-        if tags.classifier_tags is not None:
-            # a fusion of classifiers is multi-label when every member is
-            tags.classifier_tags.multi_label = all(
-                t.classifier_tags is not None and t.classifier_tags.multi_label
-                for t in member_tags
-            )
-        return tags
-
-
-def _is_passthrough(transformer):
-    return isinstance(transformer, str) and transformer == "passthrough"
-
-
-def _oof_output(fit_args, X_test, method, store):
-    """Fit (or find) a fold's member, then predict its test rows (or read them)."""
-    fitted, key = fit_member(*fit_args)
-    raw = member_output(fitted, X_test, method, store, key) if X_test.shape[0] else None
-    return fitted, raw
-
-
-def _is_prefit(estimator):
-    """A member fitted elsewhere, on the original labels, and never refitted."""
-    return isinstance(estimator, FrozenEstimator)
-
 
 def _check_y_given(estimator, y):
     if y is None:
@@ -601,33 +118,6 @@ def _check_y_given(estimator, y):
             f"{type(estimator).__name__} requires y to be passed, but the target y "
             "is None."
         )
-
-
-def _positive_proba(per_label, classes=None):
-    """``(n_samples, n_labels)`` probabilities of label 1 from one
-    ``(n_samples, n_classes_j)`` array per label (0 where a label never
-    saw a 1)."""
-    if classes is None:
-        classes = [np.arange(p.shape[1]) for p in per_label]
-    return np.column_stack([
-        p[:, list(c).index(1)] if 1 in list(c) else np.zeros(len(p))
-        for p, c in zip(per_label, classes)
-    ])
-
-
-def _row_weights(weights, available):
-    """Member weights per row, zero where a member cannot see the row,
-    normalised to sum to one over the members that can.
-
-    A row whose visible members all weigh zero is shared equally among them:
-    a weight ranks members against each other, it does not veto the only
-    modality a row has.
-    """
-    w = np.asarray(weights, dtype=float)[:, None] * available
-    unweighted = w.sum(axis=0) == 0
-    w[:, unweighted] = available[:, unweighted]
-    total = w.sum(axis=0, keepdims=True)
-    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
 
 class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
@@ -641,7 +131,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     estimator)`` pairs every member sees every column, so this is a drop-in
     replacement for :class:`sklearn.ensemble.VotingClassifier` that adds
     per-modality columns, learned weights, missing modalities, multi-label
-    targets and cached members.
+    targets and cached members. To learn how to combine the members with a
+    model instead of weights, use :class:`StackingFusionClassifier`.
 
     Parameters
     ----------
@@ -659,13 +150,10 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         Member weights. ``None`` weighs members equally; a list gives one
         weight per entry of ``estimators`` (dropped ones included); a dict
         maps member names to weights (members it omits weigh 1); ``"auto"``
-        learns weights on the simplex from out-of-fold member predictions
-        (folds from ``cv``) by minimising the log-loss of the fused
-        probabilities (soft voting) or the Brier score of the fused votes
-        (hard voting), never ending worse than equal weights. ``weights``
-        is settled by ``fit`` (``weights_``), while ``voting`` and
-        ``combiner`` are read when predicting; with ``memory`` a refit for
-        new weights refits no member.
+        learns them from out-of-fold member predictions (folds from ``cv``)
+        for ``scoring``, never ending worse than equal weights on those
+        predictions. With ``memory`` a refit for new weights refits no
+        member.
 
     voting : {"soft", "hard"}, default="soft"
         ``"soft"`` fuses predicted probabilities with ``combiner``;
@@ -680,31 +168,20 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         ``skfusion.combiners`` entry-point group, or a callable with the same
         signature. Ignored by hard voting.
 
-    final_estimator : estimator, default=None
-        Turns voting into stacking: a classifier fitted on the members'
-        out-of-fold outputs (folds from ``cv``; probabilities, without the
-        redundant first column for binary y) and any ``passthrough``
-        features, then used to predict from the members refitted on all of
-        X. A row whose modality is missing has NaN in that member's columns
-        (``missing="renormalize"``), so pick a final estimator that takes
-        NaN, such as :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
-        ``weights`` must then be None. Its parameters are searchable as
-        ``final_estimator__<param>``.
-
-    passthrough : bool, column spec or (transformer, columns), default=None
-        Raw features handed to ``final_estimator`` beside the member outputs:
-        ``True`` for every column of X, a column spec (as in ``estimators``)
-        for some numeric columns, or a ``(transformer, columns)`` pair whose
-        transformer (cloned, fitted on all rows) encodes them, such as
-        ``(TabularEncoder(), ["Age", "Department Name"])``: combine some
-        features early, merge predictions late. Ignored without a
-        ``final_estimator``.
+    scoring : str, callable or None, default=None
+        What ``weights="auto"`` optimises on the out-of-fold predictions.
+        ``None``: the log loss of the fused probabilities (soft voting) or
+        the Brier score of the fused votes (hard voting), minimised over the
+        simplex. A scorer name or callable, as in
+        :func:`~sklearn.model_selection.cross_val_score`: smooth ones
+        (``"neg_log_loss"``, ``"neg_brier_score"``) are optimised over the
+        simplex, any other (``"f1_macro"``, ``"roc_auc"``, ...) by greedy
+        ensemble selection with replacement (Caruana et al., 2004).
 
     cv : int, cross-validation generator or iterable, default=5
-        Folds for the out-of-fold predictions that learn ``weights="auto"``
-        or fit ``final_estimator``; an int gives (stratified) k-fold as in
-        :func:`~sklearn.model_selection.cross_val_predict`. Splitters that
-        need ``groups`` are not supported yet; pass the folds as an iterable.
+        Folds for the out-of-fold predictions that learn ``weights="auto"``;
+        an int gives (stratified) k-fold as in
+        :func:`~sklearn.model_selection.cross_val_predict`.
 
     missing : {"error", "renormalize"}, default="error"
         What to do with rows where every column of a member's modality is
@@ -722,12 +199,11 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     memory : str, joblib.Memory or None, default=None
         Cache for fitted members and their predictions, keyed on each
         member's parameters (and the model files of skfusion encoders inside
-        it) and a fingerprint of its data, under ``<location>/skfusion``. A
-        grid search over ``weights``, ``voting`` or ``combiner`` then fits
-        each member once per fold and reads every prediction it needs for
-        scoring from the cache. A member found in the cache is loaded from it
-        on first use, so keep the directory while the estimator is in use
-        (pickling loads every member); ``Memory.clear()`` does not remove it.
+        it) and a fingerprint of its data, under ``<location>/skfusion``: the
+        same cache as every skfusion estimator's ``memory``. A grid search
+        over ``weights``, ``voting`` or ``combiner`` then fits each member
+        once per fold and reads every prediction it needs for scoring from
+        the cache. ``Memory.clear()`` does not remove it.
 
     verbose : bool, default=False
         Print the time taken to fit each member.
@@ -745,21 +221,14 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     named_estimators_ : :class:`~sklearn.utils.Bunch`
         Fitted members by name (``"drop"`` for dropped ones).
 
-    weights_ : ndarray of shape (n_fitted_members,) or None
-        The weights used, aligned with ``estimators_`` and summing to one;
-        None when a ``final_estimator`` combines the members.
+    weights_ : ndarray of shape (n_fitted_members,)
+        The weights used, aligned with ``estimators_`` and summing to one.
 
     le_ : :class:`~sklearn.preprocessing.LabelEncoder` or None
         Encodes the labels the members are fitted on; None for multi-label y.
 
     classes_ : ndarray of shape (n_classes,)
         Class labels, or ``arange(n_labels)`` for multi-label y.
-
-    final_estimator_ : estimator
-        The fitted ``final_estimator`` (only when one is given).
-
-    passthrough_ : transformer, "passthrough" or None
-        The fitted ``passthrough`` transformer (only with a ``final_estimator``).
 
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
@@ -770,6 +239,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     See Also
     --------
     LateFusionRegressor : The regression sibling.
+    StackingFusionClassifier : A final estimator learns to combine the members.
     sklearn.ensemble.VotingClassifier : Voting over members that all see X.
 
     Notes
@@ -820,8 +290,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         weights=None,
         voting="soft",
         combiner=None,
-        final_estimator=None,
-        passthrough=None,
+        scoring=None,
         cv=5,
         missing="error",
         n_jobs=None,
@@ -829,19 +298,16 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         verbose=False,
         flatten_transform=True,
     ):
-        super().__init__(
-            estimators,
-            weights=weights,
-            final_estimator=final_estimator,
-            passthrough=passthrough,
-            cv=cv,
-            missing=missing,
-            n_jobs=n_jobs,
-            memory=memory,
-            verbose=verbose,
-        )
+        self.estimators = estimators
+        self.weights = weights
         self.voting = voting
         self.combiner = combiner
+        self.scoring = scoring
+        self.cv = cv
+        self.missing = missing
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
         self.flatten_transform = flatten_transform
 
     @_fit_context(
@@ -872,51 +338,35 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         _check_y_given(self, y)
         X = check_X(self, X)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        # integer labels in one column are binary or multiclass, which fit
-        # treats alike: type_of_target would only spend time to say which
-        if y.ndim == 1 and y.dtype.kind in "biu":
-            y_type = "multiclass"
-        else:
-            y_type = type_of_target(y, input_name="y")
-        owner = type(self).__name__
-        if y_type in ("unknown", "continuous", "continuous-multioutput"):
-            raise ValueError(
-                f"{owner}: Unknown label type: {y_type}. y must hold class labels "
-                "(or a 0/1 indicator matrix for multi-label); for a continuous "
-                "target use LateFusionRegressor."
-            )
-        if y_type == "multiclass-multioutput":
-            raise ValueError(
-                f"{owner}: y of type 'multiclass-multioutput' is not supported; give "
-                "1-D class labels or a 0/1 indicator matrix (multi-label)."
-            )
-        self._multilabel = y_type == "multilabel-indicator"
-        if self._multilabel:
-            self.le_ = None
-            y_fit = np.asarray(y).astype(int)
-            self.classes_ = np.arange(y_fit.shape[1])
-        else:
-            # what LabelEncoder().fit_transform does, in one pass over y
-            classes, y_fit = np.unique(y, return_inverse=True)
-            self.le_ = LabelEncoder()
-            self.le_.classes_ = self.classes_ = classes
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"{owner}: y has only one class ({self.classes_[0]!r}); a "
-                    "classifier needs at least two classes in y."
-                )
+        target = label_target(type(self).__name__, y)
         self._check_combiner()
-        return self._fit_or_reset(X, y_fit, fit_params)
+        return self._fit_or_reset(self._fit_labels, X, target, fit_params)
+
+    def _fit_labels(self, X, target, fit_params):
+        self.classes_, self.le_ = target.classes_, target.le_
+        self._fit(X, target, fit_params)
+        self._check_prefit_classes()
+        return self
+
+    def _check_prefit_classes(self):
+        """A prefit member must know only classes that y has."""
+        if self._target_.multilabel:
+            return
+        for name, est, prefit in zip(self._member_names_, self.estimators_, self._prefit_):
+            extra = np.setdiff1d(getattr(est, "classes_", self.classes_), self.classes_) if prefit else []
+            if len(extra):
+                raise ValueError(
+                    f"{type(self).__name__}: prefit member {name!r} predicts classes "
+                    f"{extra.tolist()} that y does not have (y has {self.classes_.tolist()}); "
+                    "fit the fusion on y with every class the member knows."
+                )
 
     def _check_combiner(self):
         if callable(self.combiner):
             return self.combiner
         return get_combiner("mean" if self.combiner is None else self.combiner)
 
-    def _check_member_methods(self, members):
+    def _check_members(self, members):
         if self.voting != "soft":
             return
         for m in members:
@@ -925,70 +375,21 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
                     f"{type(self).__name__}: member {m.name!r} "
                     f"({type(m.estimator).__name__}) has no predict_proba, which "
                     "voting='soft' needs; use voting='hard', enable probabilities "
-                    "(e.g. SVC(probability=True)) or wrap it in "
-                    "sklearn.calibration.CalibratedClassifierCV."
+                    "(e.g. SVC(probability=True)), wrap it in "
+                    "sklearn.calibration.CalibratedClassifierCV, or stack it with "
+                    "StackingFusionClassifier, which also takes decision_function."
                 )
 
     def _fused_method(self):
         return "predict_proba" if self.voting == "soft" else "predict"
 
-    _transform_method = _fused_method
-
-    def _drops_first_score(self):
-        return self.voting == "soft" and not self._multilabel and len(self.classes_) == 2
-
-    def _scores(self, estimator, raw, n_rows, *, prefit):
-        """A member's raw output as scores over our classes (or labels)."""
-        owner = type(self).__name__
-        if self._multilabel:
-            if isinstance(raw, list):  # one (n, n_classes_j) array per label
-                raw = _positive_proba(raw, getattr(estimator, "classes_", None))
-            raw = np.asarray(raw, dtype=float)
-            if raw.shape != (n_rows, len(self.classes_)):
-                raise ValueError(
-                    f"{owner}: a member's {self._fused_method()} returned shape "
-                    f"{raw.shape} for multi-label y with {len(self.classes_)} labels; "
-                    f"expected ({n_rows}, {len(self.classes_)})."
-                )
-            return raw
-        n_classes = len(self.classes_)
-        if self.voting == "hard":
-            labels = np.asarray(raw)
-            codes = self.le_.transform(labels) if prefit else labels.astype(int)
-            return np.eye(n_classes)[codes]
-        member_classes = getattr(estimator, "classes_", np.arange(raw.shape[1]))
-        positions = (
-            np.searchsorted(self.classes_, member_classes)
-            if prefit
-            else np.asarray(member_classes, dtype=int)
-        )
-        out = np.zeros((n_rows, n_classes))
-        out[:, positions] = raw
-        return out
+    def _score_array(self, blocks):
+        scores = super()._score_array(blocks)
+        return self._target_.one_hot(scores) if self.voting == "hard" else scores
 
     def _fuse(self, scores, weights):
-        """Fuse member scores: the combiner for soft voting, a weighted vote for hard."""
         combine = self._check_combiner() if self.voting == "soft" else get_combiner("mean")
-        if self._multilabel:
-            m, n, n_labels = scores.shape
-            pairs = np.stack([1.0 - scores, scores], axis=-1).reshape(m, n * n_labels, 2)
-            fused = combine(pairs, np.repeat(weights, n_labels, axis=1))
-            fused = fused / fused.sum(axis=1, keepdims=True)
-            return fused[:, 1].reshape(n, n_labels)
-        fused = combine(scores, weights)
-        return fused / fused.sum(axis=1, keepdims=True)
-
-    def _weight_loss(self, fused, y, sample_weight):
-        if self._multilabel:
-            truth = np.asarray(y, dtype=float)
-            p = np.clip(fused, _LOG_EPS, 1 - _LOG_EPS)
-            per_row = -(truth * np.log(p) + (1 - truth) * np.log(1 - p)).mean(axis=1)
-        elif self.voting == "soft":
-            p = np.clip(fused[np.arange(len(y)), y], _LOG_EPS, None)
-            per_row = -np.log(p)
-        else:
-            per_row = ((fused - np.eye(fused.shape[1])[y]) ** 2).sum(axis=1)
-        return np.average(per_row, weights=sample_weight)
+        return self._target_.fuse(scores, weights, combine)
 
     def predict(self, X):
         """Predict class labels (or a label indicator matrix) for X.
@@ -1003,18 +404,10 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
         """
-        if self._stacking:
-            labels = np.asarray(self._stacked(X, "predict"))
-            return labels if self._multilabel else self.le_.inverse_transform(labels.astype(int))
         fused = self._fused(X)
-        if self._multilabel:
-            return (fused > 0.5).astype(int)
-        return self.le_.inverse_transform(np.argmax(fused, axis=1))
+        return self._target_.decode(fused)
 
     def _check_voting(self):
-        if self.final_estimator is not None:
-            final = self.__dict__.get("final_estimator_", self.final_estimator)
-            return hasattr(final, "predict_proba")
         if self.voting == "hard":
             raise AttributeError(
                 f"predict_proba is not available when voting={self.voting!r}"
@@ -1036,15 +429,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             Class probabilities in the order of ``classes_``; for multi-label
             y, the probability of each label.
         """
-        if not self._stacking:
-            return self._fused(X)
-        proba = self._stacked(X, "predict_proba")
-        if self._multilabel:
-            # one (n_samples, 2) array per label from, e.g., a tree
-            return _positive_proba(proba) if isinstance(proba, list) else np.asarray(proba)
-        out = np.zeros((proba.shape[0], len(self.classes_)))
-        out[:, np.asarray(self.final_estimator_.classes_, dtype=int)] = proba
-        return out
+        return self._fused(X)
 
     def transform(self, X):
         """Each member's output for X, side by side.
@@ -1064,8 +449,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             column per member and label for multi-label y). Rows a member
             cannot see (missing modality) are NaN in its columns.
         """
-        scores = self._transform_blocks(X)
-        if self.voting == "hard" and not self._multilabel:
+        scores, _ = self._member_scores(X, self._fused_method())
+        if self.voting == "hard" and not self._target_.multilabel:
             votes = np.where(np.isnan(scores).any(axis=2), np.nan, scores.argmax(axis=2))
             return votes.T if not np.isnan(votes).any() else votes.T.astype(float)
         if self.voting == "soft" and not self.flatten_transform:
@@ -1094,7 +479,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
                 "get_feature_names_out is not supported when `voting='soft'` and "
                 "`flatten_transform=False`"
             )
-        per_member = len(self.classes_) if (self.voting == "soft" or self._multilabel) else 0
+        per_member = len(self.classes_) if (self.voting == "soft" or self._target_.multilabel) else 0
         names = []
         for name in self._member_names_:
             if per_member:
@@ -1124,21 +509,17 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     weights : array-like of shape (n_estimators,), dict, "auto" or None, \
             default=None
         Member weights as in :class:`LateFusionClassifier`; ``"auto"``
-        minimises the squared error of the fused out-of-fold predictions over
-        the simplex.
+        learns them from out-of-fold predictions for ``scoring``.
 
-    final_estimator : estimator, default=None
-        Turns averaging into stacking: a regressor fitted on the members'
-        out-of-fold predictions (folds from ``cv``) and any ``passthrough``
-        features, as in :class:`LateFusionClassifier`.
-
-    passthrough : bool, column spec or (transformer, columns), default=None
-        Raw features handed to ``final_estimator`` beside the member
-        predictions, as in :class:`LateFusionClassifier`.
+    scoring : str, callable or None, default=None
+        What ``weights="auto"`` optimises: ``None`` minimises the squared
+        error over the simplex; smooth scorers (``"r2"``,
+        ``"neg_mean_squared_error"``, ``"neg_root_mean_squared_error"``) are
+        optimised over the simplex, any other (``"neg_mean_absolute_error"``,
+        ...) by greedy ensemble selection with replacement.
 
     cv : int, cross-validation generator or iterable, default=5
-        Folds for the out-of-fold predictions that learn ``weights="auto"``
-        or fit ``final_estimator``.
+        Folds for the out-of-fold predictions that learn ``weights="auto"``.
 
     missing : {"error", "renormalize"}, default="error"
         As in :class:`LateFusionClassifier`.
@@ -1147,7 +528,8 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         Number of jobs fitting members in parallel through joblib.
 
     memory : str, joblib.Memory or None, default=None
-        Cache for fitted members and their predictions.
+        Cache for fitted members and their predictions, as in
+        :class:`LateFusionClassifier`.
 
     verbose : bool, default=False
         Print the time taken to fit each member.
@@ -1163,12 +545,6 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     weights_ : ndarray of shape (n_fitted_members,)
         The weights used, summing to one.
 
-    final_estimator_ : estimator
-        The fitted ``final_estimator`` (only when one is given).
-
-    passthrough_ : transformer, "passthrough" or None
-        The fitted ``passthrough`` transformer (only with a ``final_estimator``).
-
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 
@@ -1178,6 +554,7 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     See Also
     --------
     LateFusionClassifier : The classification sibling.
+    StackingFusionRegressor : A final estimator learns to combine the members.
     sklearn.ensemble.VotingRegressor : Averaging members that all see X.
 
     Examples
@@ -1201,25 +578,21 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         estimators,
         *,
         weights=None,
-        final_estimator=None,
-        passthrough=None,
+        scoring=None,
         cv=5,
         missing="error",
         n_jobs=None,
         memory=None,
         verbose=False,
     ):
-        super().__init__(
-            estimators,
-            weights=weights,
-            final_estimator=final_estimator,
-            passthrough=passthrough,
-            cv=cv,
-            missing=missing,
-            n_jobs=n_jobs,
-            memory=memory,
-            verbose=verbose,
-        )
+        self.estimators = estimators
+        self.weights = weights
+        self.scoring = scoring
+        self.cv = cv
+        self.missing = missing
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
 
     @_fit_context(
         # members are validated by their own fit
@@ -1248,36 +621,14 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         _check_y_given(self, y)
         X = check_X(self, X)
-        y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y", estimator=self)
-        if y.ndim > 2:
-            raise ValueError(
-                f"{type(self).__name__}: y must be 1-D or 2-D, got shape {y.shape}."
-            )
-        return self._fit_or_reset(X, y, fit_params)
-
-    def _check_member_methods(self, members):
-        """Regressors only need ``predict``, which ``fit`` already implies."""
+        y = check_regression_y(self, y)
+        return self._fit_or_reset(self._fit, X, RegressionTarget(y), fit_params)
 
     def _fused_method(self):
         return "predict"
 
-    _transform_method = _fused_method
-
-    def _scores(self, estimator, raw, n_rows, *, prefit):
-        raw = np.asarray(raw, dtype=float)
-        return raw.reshape(n_rows, -1)
-
-    def _fuse(self, scores, weights):
-        fused = np.einsum("mn,mnk->nk", weights, scores)
-        return fused[:, 0] if fused.shape[1] == 1 else fused
-
-    def _weight_loss(self, fused, y, sample_weight):
-        err = (np.asarray(fused).reshape(len(y), -1) - np.asarray(y).reshape(len(y), -1))
-        return np.average((err**2).sum(axis=1), weights=sample_weight)
-
     def predict(self, X):
-        """Weighted mean of the member predictions for X (with a
-        ``final_estimator``: its prediction from them).
+        """Weighted mean of the member predictions for X.
 
         Parameters
         ----------
@@ -1289,8 +640,6 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
         """
-        if self._stacking:
-            return self._stacked(X, "predict")
         return self._fused(X)
 
     def transform(self, X):
@@ -1306,7 +655,7 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         predictions : ndarray of shape (n_samples, n_members * n_outputs)
             NaN where a member cannot see a row (missing modality).
         """
-        return np.hstack(self._transform_blocks(X))
+        return np.hstack(self._member_scores(X, "predict")[0])
 
     def get_feature_names_out(self, input_features=None):
         """Names of the columns of ``transform``'s output: ``<classname>_<member>``.
@@ -1327,3 +676,13 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
 
     def __sklearn_tags__(self):
         return self._with_member_tags(super().__sklearn_tags__())
+
+
+def check_regression_y(estimator, y):
+    """y of a fusion regressor: numeric, 1-D or 2-D."""
+    y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y", estimator=estimator)
+    if y.ndim > 2:
+        raise ValueError(
+            f"{type(estimator).__name__}: y must be 1-D or 2-D, got shape {y.shape}."
+        )
+    return y

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..encoders._base import import_optional
+from ..utils._optional import import_optional
 from ._importance import modality_importance
 
 

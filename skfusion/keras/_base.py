@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ..encoders._base import available_cores, import_optional
+from ..utils._optional import available_cores, import_optional
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
 
 # Rows per direct model call at predict time: one call for the usual input,

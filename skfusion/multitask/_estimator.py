@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..fusion._base import check_X, select
+from ..utils._columns import check_columns_present, check_X, select
 from ..keras._base import _BaseKerasEstimator, import_keras
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, layer_tag, parse_tasks
@@ -322,7 +322,8 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         owner = type(self).__name__
         X = check_X(self, X)
         for name, (columns, _, _) in self._branches_.items():
-            _check_branch_columns(owner, name, columns, X, when="fit" if reset else "predict")
+            check_columns_present(owner, f"inputs branch {name!r}", columns, X,
+                                  when="fit" if reset else "predict")
         validate_data(self, X, skip_check_array=True, reset=reset)
         if reset:
             self.transformers_ = {}
@@ -536,30 +537,6 @@ def _check_widths(owner, param, widths):
         raise ValueError(
             f"{owner}: {param} must be a tuple of layer widths (ints >= 1), got "
             f"{widths!r}."
-        )
-
-
-def _check_branch_columns(owner, name, columns, X, *, when):
-    """A clear error when X lacks a column that an ``inputs`` branch selects."""
-    names = [columns] if isinstance(columns, (str, Integral)) else columns
-    if hasattr(X, "columns"):
-        try:
-            missing = [c for c in names if c not in X.columns]
-        except TypeError:  # a slice, mask or callable: left to select()
-            missing = []
-        if missing:
-            fix = ("fix the branch's columns or pass a DataFrame that has them"
-                   if when == "fit" else "pass the same columns as in fit")
-            raise ValueError(
-                f"{owner}: inputs branch {name!r} selects column(s) {missing} that X "
-                f"does not have at {when} time (X has columns {list(X.columns)}); "
-                f"{fix}."
-            )
-    elif any(isinstance(c, str) for c in names):
-        raise ValueError(
-            f"{owner}: inputs branch {name!r} selects columns by name ({columns!r}) "
-            f"but X is a {type(X).__name__} without column names; pass a DataFrame "
-            "or select by position."
         )
 
 

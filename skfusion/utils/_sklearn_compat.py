@@ -7,13 +7,16 @@ means a new release needs one file changed, not a hunt through the package.
 from sklearn.base import _fit_context
 from sklearn.utils._indexing import _get_column_indices, _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils._repr_html.estimator import _VisualBlock
 from sklearn.utils._user_interface import _print_elapsed_time
 from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import (
     _check_feature_names_in,
     _check_method_params,
+    _check_response_method,
     _check_sample_weight,
+    _estimator_has,
 )
 
 __all__ = [
@@ -22,9 +25,12 @@ __all__ = [
     "RealNotInt",
     "StrOptions",
     "_BaseComposition",
+    "_VisualBlock",
     "_check_feature_names_in",
     "_check_method_params",
+    "_check_response_method",
     "_check_sample_weight",
+    "_estimator_has",
     "_fit_context",
     "_get_column_indices",
     "_print_elapsed_time",

@@ -202,24 +202,56 @@ class StoredMember:
     without loading the model.
     """
 
-    def __init__(self, store, key, classes):
-        self.store = store
+    def __init__(self, cache, key, classes):
+        self.cache = cache
         self.key = key
         if classes is not None:
             self.classes_ = classes
 
     def load(self):
-        return self.store.load("member", self.key)
+        return self.cache._load("member", self.key)
 
 
 _REQUIRED = object()
+_MISSING = object()
 
 
-class MemberStore:
-    """Fitted members and their outputs under ``<location>/skfusion``.
+class NoCache:
+    """What :class:`MemberCache` does with ``memory=None``: every fit and
+    every output is computed, nothing is kept."""
 
-    Writes are atomic (a temporary file renamed into place), so parallel
-    workers, Dask's included, can share one location.
+    def fit(self, estimator, X, y, fit_params, fit):
+        """``(fit(clone(estimator)), None)``."""
+        from sklearn.base import clone
+
+        return fit(clone(estimator), X, y, fit_params), None
+
+    def fit_transform(self, transformer, X, y, fit_transform):
+        """``fit_transform(clone(transformer))``: the fitted transformer and
+        its output on ``X``."""
+        from sklearn.base import clone
+
+        return fit_transform(clone(transformer), X, y)
+
+    def output(self, fitted, key, X, method):
+        """``fitted.<method>(X)``."""
+        return getattr(loaded(fitted), method)(X)
+
+    def __bool__(self):
+        return False
+
+
+class MemberCache(NoCache):
+    """Fitted members and their outputs under ``<location>/skfusion``: the
+    one cache behind every skfusion estimator's ``memory``.
+
+    A fit is keyed on the member's parameters (one pickle of the unfitted
+    estimator, plus the model files of skfusion encoders inside it) and a
+    fingerprint of its data; an output on the fit's key, the method and a
+    fingerprint of the rows. Writes are atomic (a temporary file renamed
+    into place), so parallel workers, Dask's included, can share one
+    location. A fit found in the cache comes back as a
+    :class:`StoredMember`, loaded only when something needs the model.
     """
 
     def __init__(self, location):
@@ -227,10 +259,62 @@ class MemberStore:
         # and pathlib's joins cost more than the lookups
         self.root = os.path.join(os.fspath(location), "skfusion")
 
+    def fit(self, estimator, X, y, fit_params, fit):
+        """The fitted member and its key: read from the cache, or
+        ``fit(clone(estimator), X, y, fit_params)`` and stored."""
+        from sklearn.base import clone
+
+        key = self._key(estimator, X, y, fit_params)
+        # "classes" is written after "member", so finding it means both are there
+        classes = self._load("classes", key, default=_MISSING)
+        if classes is not _MISSING:
+            return StoredMember(self, key, classes), key
+        fitted = fit(clone(estimator), X, y, fit_params)
+        self._save("member", key, fitted)
+        self._save("classes", key, getattr(fitted, "classes_", None))
+        return fitted, key
+
+    def fit_transform(self, transformer, X, y, fit_transform):
+        """The fitted transformer and its output on ``X``, from the cache or
+        from ``fit_transform(clone(transformer), X, y)``."""
+        from sklearn.base import clone
+
+        key = self._key(transformer, X, y, {})
+        found = self._load("fit_transform", key, default=_MISSING)
+        if found is not _MISSING:
+            return found
+        result = fit_transform(clone(transformer), X, y)
+        self._save("fit_transform", key, result)
+        return result
+
+    def output(self, fitted, key, X, method):
+        """``fitted.<method>(X)``, read from the cache when it was computed
+        before (``key=None``: a member fitted elsewhere, never cached)."""
+        if key is None:
+            return getattr(loaded(fitted), method)(X)
+        output_key = fingerprint(key, method, X)
+        output = self._load("output", output_key, default=_MISSING)
+        if output is not _MISSING:
+            return output
+        output = getattr(loaded(fitted), method)(X)
+        self._save("output", output_key, output)
+        return output
+
+    def __bool__(self):
+        return True
+
+    def _key(self, estimator, X, y, fit_params):
+        # the fit depends only on the (unfitted) parameters and the data
+        params = _pickle_digest(estimator)
+        return fingerprint(
+            estimator if params is None else params,
+            _model_identities(estimator, params), X, y, fit_params,
+        )
+
     def _path(self, kind, key):
         return os.path.join(self.root, kind, key[:2], key + ".pkl")
 
-    def load(self, kind, key, default=_REQUIRED):
+    def _load(self, kind, key, default=_REQUIRED):
         """What was saved under ``key``, or ``default`` if nothing was (and
         one was given): one system call where a check first takes two."""
         try:
@@ -242,7 +326,7 @@ class MemberStore:
         with f:
             return pickle.load(f)
 
-    def save(self, kind, key, value):
+    def _save(self, kind, key, value):
         path = self._path(kind, key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
@@ -255,16 +339,68 @@ class MemberStore:
             raise
 
     def __eq__(self, other):
-        return isinstance(other, MemberStore) and other.root == self.root
+        return isinstance(other, MemberCache) and other.root == self.root
 
     def __hash__(self):
         return hash(self.root)
 
 
-def member_store(memory):
-    """The store for a ``memory`` parameter (None, a path or a joblib.Memory)."""
+_NO_CACHE = NoCache()
+
+
+def member_cache(memory):
+    """The cache for a ``memory`` parameter (None, a path or a
+    joblib.Memory): a :class:`MemberCache`, or a :class:`NoCache` that
+    computes everything."""
     location = cache_location(memory)
-    return None if location is None else MemberStore(location)
+    return _NO_CACHE if location is None else MemberCache(location)
+
+
+def loaded(member):
+    """The fitted estimator behind a member that may still be on disk."""
+    return member.load() if isinstance(member, StoredMember) else member
+
+
+def _model_identities(estimator, params):
+    """Identities of the models that skfusion encoders inside ``estimator``
+    load from disk: a member's parameters name a model path, the key must
+    follow the files behind it. ``params`` is the digest of the
+    estimator's pickle (None where it has none)."""
+    # walking get_params(deep=True) inspects every __init__ signature; an
+    # estimator that pickles to the same bytes as one found without encoders
+    # has the same classes in the same places, so none either
+    if params is not None and params in _WITHOUT_ENCODERS:
+        return []
+    nested = [estimator, *estimator.get_params(deep=True).values()] if hasattr(estimator, "get_params") else [estimator]
+    identities = [obj._model_identity() for obj in nested if hasattr(obj, "_model_identity")]
+    if params is not None and not identities:
+        with _WITHOUT_ENCODERS_LOCK:
+            _WITHOUT_ENCODERS[params] = None
+            while len(_WITHOUT_ENCODERS) > 256:
+                del _WITHOUT_ENCODERS[next(iter(_WITHOUT_ENCODERS))]
+    return identities
+
+
+#: Digests of the pickles of (unfitted) members found to hold no skfusion
+#: encoder, oldest first. The member's key already takes equal pickles for
+#: equal parameters; this relies on nothing more.
+_WITHOUT_ENCODERS = {}
+_WITHOUT_ENCODERS_LOCK = threading.Lock()
+
+
+def _pickle_digest(estimator):
+    """A digest of the pickle of a scikit-learn estimator, or None for
+    anything else (or what does not pickle). Pickles of equal parameters can
+    only differ in set ordering, which costs a cache miss, never a wrong hit."""
+    from sklearn.base import BaseEstimator
+
+    if not isinstance(estimator, BaseEstimator):
+        return None
+    try:
+        params = pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+    return hashlib.blake2b(params, digest_size=20).digest()
 
 
 class EmbeddingCache:

@@ -1,0 +1,234 @@
+"""Weights: the user's weights checked against the members (late fusion's
+``weights``, early fusion's ``block_weights``), and weights learned from
+out-of-fold predictions, on the simplex for a smooth loss or by greedy
+ensemble selection for any other metric."""
+
+import numpy as np
+from scipy.optimize import minimize
+
+#: scorer names whose score is smooth in the weights: learned on the simplex
+SMOOTH_SCORERS = frozenset({
+    "neg_log_loss",
+    "neg_brier_score",
+    "neg_mean_squared_error",
+    "neg_root_mean_squared_error",
+    "r2",
+})
+
+
+def resolve_weights(owner, weights, names, *, param, kind, active=None,
+                    require_positive=False):
+    """One float per name from ``weights``: None (all 1), a list with one
+    entry per name, or a dict by name (names it omits weigh 1).
+
+    Parameters
+    ----------
+    owner : str
+        The estimator's class name, for the messages.
+    weights : None, array-like or dict
+        What the user gave.
+    names : list of str
+        Every member's name, dropped ones included.
+    param, kind : str
+        The parameter's name and what it weighs (``"estimator"``,
+        ``"block"``), for the messages.
+    active : array-like of bool, default=None
+        Which members are not dropped; with ``require_positive``, at least
+        one of them must weigh more than zero.
+    require_positive : bool, default=False
+        Refuse active members that all weigh zero.
+
+    Returns
+    -------
+    values : ndarray of shape (len(names),)
+    """
+    if weights is None:
+        values = np.ones(len(names))
+    elif isinstance(weights, dict):
+        unknown = sorted(set(weights) - set(names))
+        if unknown:
+            raise ValueError(
+                f"{owner}: {param} names {unknown}, which is not {_a(kind)}; the "
+                f"{kind}s are {names}. Use their names as keys."
+            )
+        values = np.array([weights.get(name, 1.0) for name in names], dtype=float)
+    else:
+        values = np.asarray(weights, dtype=float).ravel()
+        if values.size != len(names):
+            raise ValueError(
+                f"{owner}: {param} has {values.size} entries but there are "
+                f"{len(names)} {kind}s {tuple(names)}; give one weight per {kind} "
+                f"or a dict by name. Number of `{kind}s` and {param} must be equal."
+            )
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(
+            f"{owner}: {param} must be finite and non-negative, got "
+            f"{dict(zip(names, values.tolist()))}."
+        )
+    if require_positive:
+        active = np.ones(len(names), dtype=bool) if active is None else np.asarray(active)
+        if values[active].sum() == 0:
+            raise ValueError(
+                f"{owner}: {param} of the {kind}s that are not dropped are all zero "
+                f"({dict(zip(np.array(names)[active], values[active].tolist()))}); at "
+                "least one must be positive."
+            )
+    return values
+
+
+def _a(kind):
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def simplex_weights(loss, n_members):
+    """Weights on the simplex minimising ``loss(weights)`` (SLSQP from equal
+    weights), never worse than equal weights.
+
+    Parameters
+    ----------
+    loss : callable
+        Maps weights summing to one to the value to minimise.
+    n_members : int
+
+    Returns
+    -------
+    weights : ndarray of shape (n_members,), summing to one
+    """
+    equal = np.full(n_members, 1.0 / n_members)
+    if n_members == 1:
+        return equal
+
+    def on_simplex(w):
+        # the optimiser may step off the simplex; score the nearest point on it
+        w = np.clip(w, 0.0, None)
+        return loss(w / w.sum() if w.sum() > 0 else equal)
+
+    result = minimize(
+        on_simplex,
+        equal,
+        method="SLSQP",
+        bounds=[(0.0, 1.0)] * n_members,
+        constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0},),
+    )
+    weights = np.clip(result.x, 0.0, None)
+    if weights.sum() == 0 or not on_simplex(weights) <= on_simplex(equal):
+        # never worse than equal weights on the data it was learned from
+        return equal
+    return weights / weights.sum()
+
+
+def ensemble_selection(score, n_members, *, n_iter=50):
+    """Greedy ensemble selection with replacement (Caruana et al., 2004).
+
+    Starting from an empty ensemble, each round adds the member (again, if
+    it is already in) whose addition scores best; a member's weight is the
+    share of rounds that picked it. The best ensemble along the way is
+    kept, and equal weights win when they score at least as well, so the
+    result is never worse than equal weights nor than the best single
+    member on the predictions it was selected on.
+
+    Parameters
+    ----------
+    score : callable
+        Maps weights summing to one to a score, greater is better.
+    n_members : int
+    n_iter : int, default=50
+        Rounds of selection.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_members,), summing to one
+    """
+    equal = np.full(n_members, 1.0 / n_members)
+    if n_members == 1:
+        return equal
+    counts = np.zeros(n_members)
+    best_weights, best_score = None, -np.inf
+    for _ in range(n_iter):
+        trials = [score((counts + np.eye(n_members)[i]) / (counts.sum() + 1))
+                  for i in range(n_members)]
+        pick = int(np.argmax(trials))
+        counts[pick] += 1
+        if trials[pick] > best_score:
+            best_weights, best_score = counts / counts.sum(), trials[pick]
+    if score(equal) >= best_score:
+        return equal
+    return best_weights
+
+
+def learned_weights(owner, target, scores, available, y, sample_weight, *,
+                    fuse, scoring, hard=False):
+    """Weights learned from out-of-fold ``scores`` ``(n_members, n_samples,
+    n_outputs)`` of the rows some member scored.
+
+    ``scoring=None`` minimises the target's own loss (log loss, the Brier
+    score of hard votes, squared error) on the simplex; a scorer name in
+    :data:`SMOOTH_SCORERS` is maximised on the simplex; any other scorer by
+    :func:`ensemble_selection`. ``fuse(scores, row_weights)`` fuses.
+    """
+    from sklearn.metrics import check_scoring
+
+    seen = available.any(axis=0)
+    scores, available = np.nan_to_num(scores[:, seen]), available[:, seen]
+    y_seen = y[seen]
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight)[seen]
+    n_members = len(scores)
+
+    def fused(w):
+        return fuse(scores, row_weights(w, available))
+
+    if scoring is None:
+        return simplex_weights(
+            lambda w: target.loss(fused(w), y_seen, sample_weight, hard=hard), n_members
+        )
+    predictions = _Predictions(target)
+    scorer = check_scoring(predictions, scoring)
+    y_user = target.user_y(y_seen)
+    index = np.arange(len(y_seen)).reshape(-1, 1)
+    params = {} if sample_weight is None else {"sample_weight": sample_weight}
+
+    def score(w):
+        predictions.fused_ = fused(w)
+        return scorer(predictions, index, y_user, **params)
+
+    if isinstance(scoring, str) and scoring in SMOOTH_SCORERS:
+        return simplex_weights(lambda w: -score(w), n_members)
+    return ensemble_selection(score, n_members)
+
+
+def row_weights(weights, available):
+    """Member weights per row, zero where a member cannot see the row,
+    normalised to sum to one over the members that can.
+
+    A row whose visible members all weigh zero is shared equally among them:
+    a weight ranks members against each other, it does not veto the only
+    modality a row has.
+    """
+    w = np.asarray(weights, dtype=float)[:, None] * available
+    unweighted = w.sum(axis=0) == 0
+    w[:, unweighted] = available[:, unweighted]
+    total = w.sum(axis=0, keepdims=True)
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
+
+
+class _Predictions:
+    """Fixed fused predictions dressed as a fitted estimator, so that any
+    scikit-learn scorer can score them (``X`` is ignored)."""
+
+    def __init__(self, target):
+        self.target = target
+        self.classes_ = target.classes_
+        self.fused_ = None
+
+    def predict(self, X):
+        return self.target.decode(self.fused_)
+
+    def predict_proba(self, X):
+        return self.fused_
+
+    def __sklearn_tags__(self):
+        from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+        mixin = RegressorMixin if self.classes_ is None else ClassifierMixin
+        return type("_Kind", (mixin, BaseEstimator), {})().__sklearn_tags__()
