@@ -171,7 +171,7 @@ def build_rows(memory, minilm):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
-    from skfusion import EarlyFusionClassifier, LateFusionClassifier
+    from skfusion import EarlyFusionClassifier, LateFusionClassifier, StackingFusionClassifier
     from skfusion.encoders import TabularEncoder
 
     def text_only(model):
@@ -218,13 +218,13 @@ def build_rows(memory, minilm):
             text_members.append(("minilm", minilm_model(minilm, memory), TEXT))
         rows.append(Row(
             scenario, "stacking (text members + tabular -> GB)",
-            LateFusionClassifier(
+            StackingFusionClassifier(
                 text_members,
-                final_estimator=HistGradientBoostingClassifier(
+                HistGradientBoostingClassifier(
                     max_iter=200, learning_rate=0.05, min_samples_leaf=50, random_state=0
                 ),
-                passthrough=(TabularEncoder(), tabular),
-                missing="renormalize",
+                passthrough=[("tabular", TabularEncoder(), tabular)],
+                missing="indicator",
                 memory=memory,
             ),
         ))
@@ -241,7 +241,7 @@ def rating_rows(memory, minilm):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from skfusion import LateFusionRegressor
+    from skfusion import LateFusionRegressor, StackingFusionRegressor
     from skfusion.encoders import TabularEncoder, TextEncoder
 
     members = [("tfidf", make_pipeline(
@@ -262,12 +262,13 @@ def rating_rows(memory, minilm):
         rows.append(Row("rating", "late fusion, equal weights", LateFusionRegressor(
             members, memory=memory,
         )))
-    rows.append(Row("rating", "stacking (text members + tabular -> GB)", LateFusionRegressor(
+    rows.append(Row("rating", "stacking (text members + tabular -> GB)", StackingFusionRegressor(
         members,
-        final_estimator=HistGradientBoostingRegressor(
+        HistGradientBoostingRegressor(
             max_iter=200, learning_rate=0.05, min_samples_leaf=50, random_state=0
         ),
-        passthrough=(TabularEncoder(), tabular),
+        passthrough=[("tabular", TabularEncoder(), tabular)],
+        missing="indicator",
         memory=memory,
     )))
     return rows

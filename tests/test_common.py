@@ -10,6 +10,7 @@ import pytest
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.preprocessing import MinMaxScaler, PolynomialFeatures, StandardScaler
+from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -84,9 +85,9 @@ INSTANCES = {
             cv=3,
         ),
         cls(
-            [("lr", LogisticRegression(), [0, 1]), ("tree", DecisionTreeClassifier(random_state=0))],
-            final_estimator=LogisticRegression(),
-            passthrough=True,
+            [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))],
+            weights="auto",
+            scoring="balanced_accuracy",
             cv=3,
         ),
     ],
@@ -99,7 +100,26 @@ INSTANCES = {
         ),
         cls(
             [("lr", LinearRegression()), ("tree", DecisionTreeRegressor(random_state=0))],
+            weights="auto",
+            scoring="neg_mean_absolute_error",
+            cv=3,
+        ),
+    ],
+    "StackingFusionClassifier": lambda cls: [
+        cls([("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))]),
+        cls(
+            [("lr", LogisticRegression(), [0, 1]), ("svc", LinearSVC())],
+            final_estimator=LogisticRegression(),
+            passthrough=True,
+            cv=3,
+        ),
+    ],
+    "StackingFusionRegressor": lambda cls: [
+        cls([("lr", LinearRegression()), ("tree", DecisionTreeRegressor(random_state=0))]),
+        cls(
+            [("lr", LinearRegression(), [0, 1]), ("tree", DecisionTreeRegressor(random_state=0))],
             final_estimator=Ridge(),
+            passthrough=[("scaled", MinMaxScaler(), [0])],
             cv=3,
         ),
     ],

@@ -9,11 +9,12 @@ from scipy import sparse
 from sklearn.base import ClassifierMixin, RegressorMixin, clone, is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..utils._columns import as_matrix, check_X
+from ..utils._columns import as_matrix, check_columns_present, check_X
 from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
@@ -184,10 +185,15 @@ class _BaseStackingFusion(_BaseMemberFusion):
         """
         check_is_fitted(self, "final_estimator_")
         X = check_X(self, X)
+        if isinstance(self.passthrough, list):
+            # before the members' checks, so a missing column is named as ours
+            for name, _, columns in self.passthrough:
+                check_columns_present(self, f"passthrough {name!r}", columns, X, when="predict")
         blocks, available = self._member_blocks(X, self.stack_method_, self._meta_block)
         return self._meta_features(X, blocks, available)
 
     def _final(self, method, X, **params):
+        check_is_fitted(self, "final_estimator_")
         return getattr(self.final_estimator_, method)(self.transform(X), **params)
 
     def _routed_predict_params(self, predict_params):
@@ -265,7 +271,19 @@ class _BaseStackingFusion(_BaseMemberFusion):
         return _VisualBlock("serial", (members, final_block), dash_wrapped=False)
 
     def __sklearn_tags__(self):
-        return self._with_member_tags(super().__sklearn_tags__())
+        tags = self._with_member_tags(super().__sklearn_tags__())
+        if isinstance(self.passthrough, list):
+            try:
+                passed = [get_tags(item[1]) for item in self.passthrough
+                          if not isinstance(item[1], str)]
+            except Exception:
+                # malformed passthrough: fit raises a clear error about it
+                return tags
+            tags.input_tags.sparse = tags.input_tags.sparse and all(
+                t.input_tags.sparse for t in passed)
+            tags.input_tags.allow_nan = tags.input_tags.allow_nan and all(
+                t.input_tags.allow_nan for t in passed)
+        return tags
 
 
 class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):

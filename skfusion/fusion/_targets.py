@@ -88,6 +88,9 @@ class LabelTarget:
         A member fitted here on the codes (not ``prefit``) knows its classes
         as codes; a prefit member knows the original labels.
         """
+        if method == "predict" and not hasattr(estimator, "classes_"):
+            # a regressor stacked for an ordinal target: its values as they are
+            return np.asarray(raw, dtype=float).reshape(n_rows, -1)
         if method == "predict":
             labels = np.asarray(raw).reshape(n_rows)
             codes = self.le_.transform(labels) if prefit else labels.astype(int)

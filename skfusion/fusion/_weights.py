@@ -166,7 +166,7 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
     :data:`SMOOTH_SCORERS` is maximised on the simplex; any other scorer by
     :func:`ensemble_selection`. ``fuse(scores, row_weights)`` fuses.
     """
-    from sklearn.metrics import check_scoring
+    from sklearn.metrics import get_scorer
 
     seen = available.any(axis=0)
     scores, available = np.nan_to_num(scores[:, seen]), available[:, seen]
@@ -183,7 +183,7 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
             lambda w: target.loss(fused(w), y_seen, sample_weight, hard=hard), n_members
         )
     predictions = _Predictions(target)
-    scorer = check_scoring(predictions, scoring)
+    scorer = get_scorer(scoring)
     y_user = target.user_y(y_seen)
     index = np.arange(len(y_seen)).reshape(-1, 1)
     params = {} if sample_weight is None else {"sample_weight": sample_weight}
