@@ -165,13 +165,16 @@ def minilm_path():
 def build_rows(memory, minilm):
     """The models of the table, scenario by scenario (MiniLM rows when
     ``minilm`` is a model path)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-
-    from skfusion import EarlyFusionClassifier, LateFusionClassifier, StackingFusionClassifier
+    from skfusion import (
+        EarlyFusionClassifier,
+        LateFusionClassifier,
+        StackingFusionClassifier,
+    )
     from skfusion.encoders import TabularEncoder
 
     def text_only(model):

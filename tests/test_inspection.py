@@ -367,7 +367,7 @@ def test_positions_out_of_range():
     recorder = _Recorder().fit(X, None)
     with pytest.raises(ValueError, match=(
         r"modality_importance: modality 'far' selects columns \[5\] that cannot be "
-        r"taken from X \(ndarray with 2 columns\); fix modalities. Selecting them "
+        r"taken from X \(ndarray with 2 feature\(s\)\); fix modalities. Selecting them "
         "raised"
     )):
         modality_importance(recorder, X, None, modalities={"far": [5]})
@@ -379,7 +379,7 @@ def test_no_discoverable_modalities(split):
     lr = LogisticRegression().fit(X[numeric], y)
     with pytest.raises(ValueError, match=(
         "modality_importance: cannot find the modalities of LogisticRegression: it has "
-        r"no 'estimators' or 'encoders' parameter.*Pass modalities=\{name: columns\}"
+        r"no get_modalities\(\) method.*Pass modalities=\{name: columns\}"
     )):
         modality_importance(lr, X_test[numeric], y_test)
 
@@ -387,12 +387,17 @@ def test_no_discoverable_modalities(split):
 def test_members_that_see_every_column(split):
     X, y, X_test, y_test = split
     numeric = ["Age", "Positive Feedback Count"]
-    voting = VotingClassifier([("lr", LogisticRegression()), ("lr2", LogisticRegression(C=0.1))])
+    voting = LateFusionClassifier([("lr", LogisticRegression()), ("lr2", LogisticRegression(C=0.1))])
     voting.fit(X[numeric], y)
     with pytest.raises(ValueError, match=(
-        "modality_importance: member 'lr' of VotingClassifier sees every column of X"
+        "modality_importance: member 'lr' of LateFusionClassifier sees every column of X"
     )):
         modality_importance(voting, X_test[numeric], y_test)
+    sklearn_voting = VotingClassifier([("lr", LogisticRegression())]).fit(X[numeric], y)
+    with pytest.raises(ValueError, match=(
+        r"cannot find the modalities of VotingClassifier: it has no get_modalities\(\)"
+    )):
+        modality_importance(sklearn_voting, X_test[numeric], y_test)
 
 
 def test_pipeline_with_positional_members(split):

@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._cache import EmbeddingCache, cache_location, fingerprint
 from .._registry import Registry
-from ..utils._optional import available_cores, import_optional
+from ..utils._cache import EmbeddingCache, cache_location, fingerprint
+from ..utils._optional import import_optional
 
 _ENCODERS = Registry("encoder", "skfusion.encoders")
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..utils._cache import cache_location, file_digest, fingerprint
-from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ..utils._optional import import_optional
+from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ._base import _BaseEncoder, register_encoder
 
 # name -> (keras.applications submodule holding its preprocess_input, constructor)

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..utils._cache import file_digest
-from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ..utils._optional import available_cores, import_optional
+from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ._base import _BaseEncoder, register_encoder
-
 
 
 class TextEncoder(_BaseEncoder):

@@ -2,9 +2,12 @@
 fusion by voting or stacking, and the combiners voting uses."""
 
 from ._combiners import available_combiners, get_combiner, register_combiner
-from ._early import EarlyFusionClassifier, EarlyFusionRegressor
-from ._late import LateFusionClassifier, LateFusionRegressor
-from ._stacking import StackingFusionClassifier, StackingFusionRegressor
+from ._early_classifier import EarlyFusionClassifier
+from ._early_regressor import EarlyFusionRegressor
+from ._late_classifier import LateFusionClassifier
+from ._late_regressor import LateFusionRegressor
+from ._stacking_classifier import StackingFusionClassifier
+from ._stacking_regressor import StackingFusionRegressor
 
 __all__ = [
     "EarlyFusionClassifier",

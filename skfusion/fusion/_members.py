@@ -9,7 +9,11 @@ import pandas as pd
 from sklearn.base import MetaEstimatorMixin, TransformerMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch, get_tags
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 

@@ -10,6 +10,7 @@ task), so the estimators never ask which kind they hold.
 import numpy as np
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array
 
 # log-loss of a probability of exactly 0 is infinite
 _LOG_EPS = 1e-15
@@ -250,3 +251,21 @@ def _positive_proba(per_label, classes=None):
         p[:, list(c).index(1)] if 1 in list(c) else np.zeros(len(p))
         for p, c in zip(per_label, classes)
     ])
+
+
+def check_y_given(estimator, y):
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y "
+            "is None."
+        )
+
+
+def check_regression_y(estimator, y):
+    """y of a fusion regressor: numeric, 1-D or 2-D."""
+    y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y", estimator=estimator)
+    if y.ndim > 2:
+        raise ValueError(
+            f"{type(estimator).__name__}: y must be 1-D or 2-D, got shape {y.shape}."
+        )
+    return y

@@ -13,13 +13,12 @@ from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._sklearn_compat import _get_column_indices
+from ..utils._columns import check_columns_present, column_positions
 
 _OWNER = "modality_importance"
 
 #: public parameters that list a fusion estimator's modalities as
 #: ``(name, estimator[, columns])`` items, in the order they are looked for
-_MODALITY_PARAMS = ("estimators", "encoders")
 
 #: a string column whose values are mostly distinct is free text, whose
 #: neutral value is the empty string rather than its most frequent value
@@ -64,11 +63,11 @@ def modality_importance(
     Parameters
     ----------
     estimator : estimator
-        A fitted estimator. Its modalities are found in its public
-        parameters: the non-dropped ``(name, estimator, columns)`` items of
-        ``estimators`` (:class:`~skfusion.LateFusionClassifier`,
-        :class:`~skfusion.LateFusionRegressor`) or of ``encoders`` (early
-        fusion), callable column selectors resolved on ``X``. A
+        A fitted estimator. Its modalities are what its ``get_modalities()``
+        tells: the columns each non-dropped ``(name, estimator, columns)``
+        member sees, as resolved in ``fit``. Every skfusion fusion estimator
+        (early, late, stacking) and the multi-task estimator (with
+        ``inputs``) implements it. A
         :class:`~sklearn.pipeline.Pipeline` whose last step is such an
         estimator works when its members select columns by name and ``X``
         has those names. Any other estimator needs ``modalities``.
@@ -295,24 +294,19 @@ def _find_modalities(estimator, X, modalities):
 
 
 def _declared_modalities(estimator, X):
-    """``{name: columns}`` of the non-dropped members an estimator declares."""
+    """``{name: columns}`` of the modalities a fitted estimator (or the last
+    step of a Pipeline) tells through ``get_modalities()``."""
     in_pipeline = isinstance(estimator, Pipeline)
     fusion = estimator[-1] if in_pipeline else estimator
-    params = fusion.get_params(deep=False) if hasattr(fusion, "get_params") else {}
-    param = next((p for p in _MODALITY_PARAMS if _is_member_list(params.get(p))), None)
-    if param is None:
+    if not hasattr(fusion, "get_modalities"):
         raise ValueError(
             f"{_OWNER}: cannot find the modalities of {_describe(estimator)}: it has "
-            f"no {' or '.join(map(repr, _MODALITY_PARAMS))} parameter of (name, "
-            "estimator, columns) triples. Pass modalities={name: columns} to say "
-            "which columns form each modality."
+            "no get_modalities() method, which every skfusion fusion and multi-task "
+            "estimator has. Pass modalities={name: columns} to say which columns "
+            "form each modality."
         )
     declared = {}
-    for item in params[param]:
-        name, member = item[0], item[1]
-        if isinstance(member, str) and member == "drop":
-            continue
-        columns = item[2] if len(item) == 3 else None
+    for name, columns in fusion.get_modalities().items():
         if columns is None:
             raise ValueError(
                 f"{_OWNER}: member {name!r} of {_describe(estimator)} sees every "
@@ -320,8 +314,6 @@ def _declared_modalities(estimator, X):
                 "its own; give the members column triples, or pass "
                 "modalities={name: columns}."
             )
-        if callable(columns):
-            columns = columns(X)
         if in_pipeline and not _is_names(columns):
             raise ValueError(
                 f"{_OWNER}: member {name!r} of the last step of {_describe(estimator)} "
@@ -330,17 +322,6 @@ def _declared_modalities(estimator, X):
             )
         declared[name] = columns
     return declared
-
-
-def _is_member_list(items):
-    return (
-        isinstance(items, (list, tuple))
-        and len(items) > 0
-        and all(
-            isinstance(item, (list, tuple)) and len(item) in (2, 3) and isinstance(item[0], str)
-            for item in items
-        )
-    )
 
 
 def _is_names(columns):
@@ -362,28 +343,14 @@ def _positions(columns, X, what, fix):
     selects them and how to ``fix`` it."""
     if callable(columns):
         columns = columns(X)
-    if hasattr(X, "columns") and _is_names(columns):
-        wanted = [columns] if isinstance(columns, str) else list(columns)
-        missing = [c for c in wanted if c not in X.columns]
-        if missing:
-            raise ValueError(
-                f"{_OWNER}: {what} selects column(s) {missing} that X does not "
-                f"have (X has columns {list(X.columns)}); {fix}."
-            )
-    try:
-        positions = _get_column_indices(X, columns)
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        raise ValueError(
-            f"{_OWNER}: {what} selects columns {columns!r} that cannot be taken "
-            f"from X ({type(X).__name__} with {X.shape[1]} columns); {fix}. "
-            f"Selecting them raised: {exc}"
-        ) from exc
+    check_columns_present(_OWNER, what, columns, X, when=None, fix=fix)
+    positions = column_positions(_OWNER, what, columns, X, fix=fix)
     if len(positions) == 0:
         raise ValueError(
             f"{_OWNER}: {what} selects no column of X (columns {columns!r}); "
             "a modality needs at least one column."
         )
-    return list(positions)
+    return positions
 
 
 def _column_labels(X, positions):

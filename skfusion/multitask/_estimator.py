@@ -9,8 +9,8 @@ from sklearn.base import clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._columns import check_columns_present, check_X, select
 from ..keras._base import _BaseKerasEstimator, import_keras
+from ..utils._columns import check_columns_present, check_X, select
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, layer_tag, parse_tasks
 
@@ -498,6 +498,21 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         outputs = self._outputs(X)
         return {head.name: head.proba(outputs[head.name])
                 for head in self._heads_ if head.is_classifier}
+
+    def get_modalities(self):
+        """The columns of X each ``inputs`` branch sees, by branch name.
+
+        :func:`~skfusion.inspection.modality_importance` asks it which
+        columns make each modality.
+
+        Returns
+        -------
+        modalities : dict of str to column spec
+            ``{branch: columns}``, empty without ``inputs`` (the model then
+            sees X as one block).
+        """
+        check_is_fitted(self, "_branches_")
+        return {name: columns for name, (columns, _, _) in self._branches_.items()}
 
     def score(self, X, Y):
         """Mean of the tasks' scores: accuracy for a classification task
