@@ -5,6 +5,7 @@ when one fails."""
 from collections import namedtuple
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._sklearn_compat import _BaseComposition, _print_elapsed_time
 
@@ -22,6 +23,8 @@ class _BaseMemberComposition(_BaseComposition):
     """
 
     _members_attr = "estimators"
+    #: the fitted attribute naming the members that are not dropped
+    _names_attr = "_member_names_"
 
     @property
     def _estimators(self):
@@ -88,6 +91,23 @@ class _BaseMemberComposition(_BaseComposition):
             return self
         self._set_params("_estimators", **params)
         return self
+
+    def get_modalities(self):
+        """The columns of X each fitted member sees, by member name.
+
+        Every skfusion fusion estimator implements it;
+        :func:`~skfusion.inspection.modality_importance` asks it which
+        columns make each modality.
+
+        Returns
+        -------
+        modalities : dict of str to column spec
+            ``{name: columns}`` of the members (early fusion: blocks) that
+            are not dropped, in order, as resolved in ``fit``; ``None`` for
+            a member that sees every column.
+        """
+        check_is_fitted(self, "_columns_")
+        return dict(zip(getattr(self, self._names_attr), self._columns_))
 
 
 def _owner(estimator):

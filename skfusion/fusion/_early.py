@@ -123,6 +123,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
     """Blocks, scaling, projection and the final estimator for early fusion."""
 
     _members_attr = "encoders"
+    _names_attr = "_block_names_"
 
     _parameter_constraints: dict = {
         "encoders": [list],
@@ -350,22 +351,6 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
                 inner = [f"x{k}" for k in range(width)]
             names.extend(f"{name}__{feature}" for feature in inner)
         return np.asarray(names, dtype=object)
-
-    def get_modalities(self):
-        """The columns of X each fitted block sees, by block name.
-
-        Every skfusion fusion estimator implements it;
-        :func:`~skfusion.inspection.modality_importance` asks it which
-        columns make each modality.
-
-        Returns
-        -------
-        modalities : dict of str to column spec
-            ``{name: columns}`` of the blocks that are not dropped, in
-            order; ``None`` for a block that sees every column.
-        """
-        check_is_fitted(self, "encoders_")
-        return dict(zip(self._block_names_, self._columns_))
 
     def _sk_visual_block_(self):
         names, transformers = zip(*[(item[0], item[1]) for item in self.encoders])

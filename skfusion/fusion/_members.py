@@ -214,22 +214,6 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
 
     # -- inspection, routing, tags ---------------------------------------------
 
-    def get_modalities(self):
-        """The columns of X each fitted member sees, by member name.
-
-        Every skfusion fusion estimator implements it;
-        :func:`~skfusion.inspection.modality_importance` asks it which
-        columns make each modality.
-
-        Returns
-        -------
-        modalities : dict of str to column spec
-            ``{name: columns}`` of the members that are not dropped, in
-            order; ``None`` for a member that sees every column.
-        """
-        check_is_fitted(self, "estimators_")
-        return dict(zip(self._member_names_, self._columns_))
-
     def _sk_visual_block_(self):
         names, estimators = zip(*[(item[0], item[1]) for item in self.estimators])
         return _VisualBlock("parallel", estimators, names=names)

@@ -14,7 +14,6 @@ from sklearn.base import (
 from sklearn.compose import ColumnTransformer
 from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import (
-    MetadataRouter,
     MethodMapping,
     process_routing,
 )
@@ -241,8 +240,8 @@ class _BaseStackingFusion(_BaseMemberFusion):
     def get_metadata_routing(self):
         """Get metadata routing of this object.
 
-        ``fit`` routes metadata to each member's ``fit``; ``predict``
-        routes it to the final estimator's ``predict``.
+        ``fit`` routes metadata to each member's ``fit`` (as late fusion
+        does); ``predict`` routes it to the final estimator's ``predict``.
 
         Returns
         -------
@@ -250,12 +249,7 @@ class _BaseStackingFusion(_BaseMemberFusion):
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating routing information.
         """
-        router = MetadataRouter(owner=self)
-        for name, estimator in self._estimators:
-            router.add(
-                **{name: estimator},
-                method_mapping=MethodMapping().add(callee="fit", caller="fit"),
-            )
+        router = super().get_metadata_routing()
         final = self.__dict__.get("final_estimator_", self.final_estimator)
         if final is None:
             final = self._default_final_estimator()
