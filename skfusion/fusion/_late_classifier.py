@@ -102,7 +102,9 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         same cache as every skfusion estimator's ``memory``. A grid search
         over ``weights``, ``voting`` or ``combiner`` then fits each member
         once per fold and reads every prediction it needs for scoring from
-        the cache. ``Memory.clear()`` does not remove it.
+        the cache. Fitted members found there are shared, within a process,
+        by every fit that finds them: refit the fusion rather than a member
+        of ``estimators_`` in place. ``Memory.clear()`` does not remove it.
 
     verbose : bool, default=False
         Print the time taken to fit each member.

@@ -209,7 +209,7 @@ class StoredMember:
             self.classes_ = classes
 
     def load(self):
-        return self.cache._load("member", self.key)
+        return self.cache.load_member(self.key)
 
 
 _REQUIRED = object()
@@ -254,10 +254,42 @@ class MemberCache(NoCache):
     :class:`StoredMember`, loaded only when something needs the model.
     """
 
+    #: fitted members this process has read, by path, most recent last: a
+    #: grid search over weights reads the same few members for every
+    #: candidate, and unpickling one costs more than the rest of a cached fit
+    _members = collections.OrderedDict()
+    _members_lock = threading.Lock()
+    _members_size = 32
+
     def __init__(self, location):
         # plain strings: a grid search looks up a few paths per candidate,
         # and pathlib's joins cost more than the lookups
         self.root = os.path.join(os.fspath(location), "skfusion")
+
+    def load_member(self, key):
+        """The fitted member stored under ``key``.
+
+        A member read before in this process is returned as it was read: the
+        same object, shared by every estimator that found that fit, so a
+        member in ``estimators_`` must not be refitted in place (refit the
+        fusion instead, as with any fitted scikit-learn ensemble).
+        """
+        path = self._path("member", key)
+        with self._members_lock:
+            member = self._members.get(path)
+            if member is not None:
+                self._members.move_to_end(path)
+                return member
+        member = self._load("member", key)
+        self._remember(path, member)
+        return member
+
+    def _remember(self, path, member):
+        with self._members_lock:
+            self._members[path] = member
+            self._members.move_to_end(path)
+            while len(self._members) > self._members_size:
+                self._members.popitem(last=False)
 
     def fit(self, estimator, X, y, fit_params, fit):
         """The fitted member and its key: read from the cache, or
@@ -272,6 +304,7 @@ class MemberCache(NoCache):
         fitted = fit(clone(estimator), X, y, fit_params)
         self._save("member", key, fitted)
         self._save("classes", key, getattr(fitted, "classes_", None))
+        self._remember(self._path("member", key), fitted)
         return fitted, key
 
     def fit_transform(self, transformer, X, y, fit_transform):
