@@ -81,6 +81,9 @@ def test_string_labels_and_per_modality_members():
     np.testing.assert_array_equal(stack.classes_[proba.argmax(axis=1)], stack.predict(X))
     assert set(stack.predict(X)) <= {"low", "mid", "high"}
     assert stack.get_modalities() == {"lr": [0, 1, 2], "ridge": [3, 4, 5]}
+    assert stack.named_estimators.ridge is members[1][1]
+    assert stack.named_estimators_.ridge is not members[1][1]
+    assert stack.named_estimators_.ridge.coef_.shape == (3, 3)
 
 
 def test_tfidf_linear_svm_member_on_reviews(reviews):

@@ -54,12 +54,44 @@ def register_combiner(name, func, *, overwrite=False):
 
 
 def get_combiner(name):
-    """Return the combiner registered as ``name`` (built-in or plugin)."""
+    """Return the combiner registered as ``name`` (built-in or plugin).
+
+    Parameters
+    ----------
+    name : str
+        ``"mean"``, ``"geometric"``, or a name registered with
+        :func:`register_combiner` or through the ``skfusion.combiners``
+        entry-point group.
+
+    Returns
+    -------
+    combiner : callable
+        ``combiner(probas, weights)``, as described in :func:`register_combiner`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfusion.fusion import get_combiner
+    >>> probas = np.array([[[0.2, 0.8]], [[0.6, 0.4]]])
+    >>> get_combiner("mean")(probas, np.array([[0.5], [0.5]])).tolist()
+    [[0.4, 0.6000000000000001]]
+    """
     return _COMBINERS.get(name)
 
 
 def available_combiners():
-    """Names of every registered combiner, plugins included."""
+    """Names of every registered combiner, plugins included.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skfusion.fusion import available_combiners
+    >>> {"mean", "geometric"} <= set(available_combiners())
+    True
+    """
     return _COMBINERS.names()
 
 

@@ -53,6 +53,17 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
     #: the prefix of ``verbose`` messages, as in scikit-learn's ensembles
     _log_name = "Voting"
 
+    @property
+    def named_estimators(self):
+        """The members as given, by name (a parameter view, as in
+        scikit-learn's ensembles; ``named_estimators_`` holds the fitted ones).
+
+        Returns
+        -------
+        named_estimators : :class:`~sklearn.utils.Bunch`
+        """
+        return Bunch(**{item[0]: item[1] for item in self.estimators})
+
     # -- fit -----------------------------------------------------------------
 
     def _fit_or_reset(self, fit, *args):
