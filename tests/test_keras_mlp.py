@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import check_methods_subset_invariance
 
 from skfusion import LateFusionClassifier
 from skfusion.keras import KerasMLPClassifier, KerasMLPRegressor
@@ -280,17 +281,55 @@ def test_class_weight_and_sample_weight_shift_predictions():
     assert KerasMLPClassifier(**FAST, class_weight="balanced").fit(X, y).score(X, y) > 0.5
 
 
-def test_predict_calls_the_model_directly_in_batches(blobs, monkeypatch):
+def test_predict_runs_batches_of_one_shape_without_model_predict(blobs, monkeypatch):
     X, y = blobs
     clf = KerasMLPClassifier(**FAST).fit(X, y)
     expected = clf.predict_proba(X)
 
     def no_predict(*args, **kwargs):
-        raise AssertionError("Model.predict is slow for few rows; call the model")
+        raise AssertionError("Model.predict is slow for few rows; predict on batches")
+
+    shapes = []
+    predict_on_batch = clf.model_.predict_on_batch
+
+    def recording_predict_on_batch(x):
+        shapes.append(x.shape)
+        return predict_on_batch(x)
 
     monkeypatch.setattr(clf.model_, "predict", no_predict)
+    monkeypatch.setattr(clf.model_, "predict_on_batch", recording_predict_on_batch)
     monkeypatch.setattr("skfusion.keras._base._PREDICT_BATCH", 7)
-    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-6)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (120, 3)
+    np.testing.assert_allclose(proba, expected, rtol=1e-6)
+    # 120 rows: 17 full batches and the last 1 row padded to 7
+    assert shapes == [(7, 4)] * 18
+
+
+@pytest.mark.parametrize("Estimator, method", [(KerasMLPClassifier, "predict_proba"),
+                                               (KerasMLPRegressor, "predict")])
+def test_a_rows_prediction_does_not_depend_on_the_rows_beside_it(Estimator, method):
+    # float32 matmul kernels sum in an order that depends on the batch shape
+    # (scikit-learn's check_methods_subset_invariance caught a 3e-7 drift with
+    # the default hidden layer); every row must get the same bits regardless
+    X, y = make_regression(n_samples=1000, n_features=20, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    if Estimator is KerasMLPClassifier:
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    model = Estimator(epochs=1, random_state=0).fit(X, y)
+    predict = getattr(model, method)
+    in_1000 = predict(X)
+    for row in (0, 1, 500, 998, 999):
+        alone = predict(X[row:row + 1])
+        others = np.delete(np.arange(len(X)), row)[:6]
+        in_7 = predict(np.insert(X[others], 3, X[row], axis=0))[3:4]
+        np.testing.assert_array_equal(alone, in_1000[row:row + 1])
+        np.testing.assert_array_equal(in_7, in_1000[row:row + 1])
+
+
+@pytest.mark.parametrize("Estimator", [KerasMLPClassifier, KerasMLPRegressor])
+def test_default_parameters_pass_methods_subset_invariance(Estimator):
+    check_methods_subset_invariance(Estimator.__name__, Estimator(random_state=0))
 
 
 def test_feature_names_are_checked(binary):

@@ -1,6 +1,7 @@
 """The one base of skfusion's Keras estimators: a scikit-learn estimator that
 owns a Keras 3 model, with routed parameters, leak-free seeding, thread
-limits, a fast predict path and pickles in Keras' own format."""
+limits, a fast predict path whose rows do not depend on each other, and
+pickles in Keras' own format."""
 
 import contextlib
 import difflib
@@ -19,9 +20,13 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from ..utils._optional import available_cores, import_optional
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
 
-# Rows per direct model call at predict time: one call for the usual input,
-# bounded memory for a large one.
-_PREDICT_BATCH = 8192
+# Rows per model call at predict time, the last batch padded up to it. float32
+# matmul kernels block and reduce in an order that depends on the batch shape
+# (one row may even take a matrix-vector path), so only a constant shape makes
+# a row's prediction independent of the rows predicted with it. At 1024 rows,
+# padding a single row costs little next to the per-call overhead, and a large
+# input needs few calls.
+_PREDICT_BATCH = 1024
 
 # Epochs without improvement before early_stopping=True stops training.
 _PATIENCE = 5
@@ -72,10 +77,12 @@ class _BaseKerasEstimator(BaseEstimator):
        split, then the ``fit__*`` parameters); ``history_`` collects what it
        reports.
 
-    ``_forward(X)`` is the predict path: checks, ``_prepare_X`` and direct
-    model calls in large batches (``Model.predict`` costs milliseconds per
-    call, ruinous for one row); it returns the outputs as numpy float64, in
-    the structure the model outputs. ``_custom_objects()`` names the custom
+    ``_forward(X)`` is the predict path: checks, ``_prepare_X`` and
+    ``Model.predict_on_batch`` on batches of one constant shape, the last one
+    padded, so that a row's outputs do not depend on the rows predicted with
+    it (``Model.predict`` costs milliseconds per call, ruinous for one row);
+    it returns the outputs as numpy float64, in the structure the model
+    outputs. ``_custom_objects()`` names the custom
     layers a pickle needs to load the model.
 
     Parameters every subclass declares in its ``__init__``: ``optimizer``,
@@ -329,16 +336,20 @@ class _BaseKerasEstimator(BaseEstimator):
 
     def _forward(self, X):
         """The model's outputs on X as float64 numpy arrays (same structure
-        as the model's outputs)."""
+        as the model's outputs); each row's are the same whatever rows come
+        with it."""
         check_is_fitted(self, "model_")
         keras = import_keras(type(self).__name__)
         x = self._prepare_X(X, reset=False)
+        n_rows = _n_rows(keras, x)
         with _limited_threads(keras):
             parts = []
-            for start in range(0, _n_rows(keras, x), _PREDICT_BATCH):
-                out = self.model_(_take(keras, x, slice(start, start + _PREDICT_BATCH)),
-                                  training=False)
-                parts.append(_map(keras, keras.ops.convert_to_numpy, out))
+            for start in range(0, n_rows, _PREDICT_BATCH):
+                batch = _take(keras, x, slice(start, start + _PREDICT_BATCH))
+                # a compiled step with one input shape: traced once per model,
+                # and cheaper per call than calling the model eagerly
+                out = self.model_.predict_on_batch(_pad_rows(keras, batch, _PREDICT_BATCH))
+                parts.append(_take(keras, out, slice(0, min(_PREDICT_BATCH, n_rows - start))))
         return _map(keras, lambda *blocks: np.concatenate(blocks).astype(np.float64), *parts)
 
     # -- pickling -------------------------------------------------------------
@@ -427,6 +438,19 @@ def _take(keras, data, rows):
 
 def _n_rows(keras, data):
     return len(keras.tree.flatten(data)[0] if isinstance(data, (list, tuple, dict)) else data)
+
+
+def _pad_rows(keras, data, n_rows):
+    """``data`` with its last row repeated up to ``n_rows`` rows: a copy of a
+    real row is an input that every layer accepts."""
+
+    def pad(array):
+        missing = n_rows - len(array)
+        if not missing:
+            return array
+        return np.concatenate([array, np.repeat(array[-1:], missing, axis=0)])
+
+    return _map(keras, pad, data)
 
 
 @contextlib.contextmanager
