@@ -22,7 +22,7 @@ def test_import_is_fast_and_imports_no_framework():
 
 
 def test_public_names_resolve_lazily():
-    assert skfusion.LateFusionClassifier.__module__ == "skfusion.fusion._late"
+    assert skfusion.LateFusionClassifier.__module__ == "skfusion.fusion._late_classifier"
     assert set(skfusion.__all__) <= set(dir(skfusion)) | {"__version__"}
     for name in skfusion.__all__:
         assert getattr(skfusion, name) is not None

@@ -184,6 +184,14 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
         )
     predictions = _Predictions(target)
     scorer = get_scorer(scoring)
+    response = getattr(scorer, "_response_method", "predict")
+    response = (response,) if isinstance(response, str) else tuple(response)
+    if hard and "predict" not in response:
+        raise ValueError(
+            f"{owner}: scoring={scoring!r} needs {' or '.join(response)}, which "
+            "voting='hard' does not give; use voting='soft' or a scorer of "
+            "labels such as 'f1_macro'."
+        )
     y_user = target.user_y(y_seen)
     index = np.arange(len(y_seen)).reshape(-1, 1)
     params = {} if sample_weight is None else {"sample_weight": sample_weight}
