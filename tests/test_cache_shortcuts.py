@@ -261,7 +261,7 @@ def test_integer_labels_fit_as_class_labels(y):
 def test_multilabel_and_continuous_targets_are_still_told_apart():
     X = np.random.default_rng(0).normal(size=(20, 2))
     Y = np.column_stack([np.arange(20) % 2, np.arange(20) // 10])
-    assert LateFusionClassifier([("a", _MultiLabel(), [0])]).fit(X, Y)._multilabel
+    assert LateFusionClassifier([("a", _MultiLabel(), [0])]).fit(X, Y)._target_.multilabel
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
         LateFusionClassifier([("a", LogisticRegression(), [0])]).fit(X, np.linspace(0, 1, 20))
 
