@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._registry import Registry
 from ..utils._cache import EmbeddingCache, cache_location, fingerprint
 from ..utils._optional import import_optional
+from ..utils._runtime import process_default, shared_model
 
 _ENCODERS = Registry("encoder", "skfusion.encoders")
 
@@ -82,6 +83,8 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
     """
 
     _modality = "feature"
+    # parameters that change the loaded model itself (device, precision, input shape)
+    _load_params = ()
 
     def fit(self, X, y=None):
         """Load the model (nothing is learned from X).
@@ -124,20 +127,27 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         self._ensure_loaded()
         location = cache_location(self.cache)
         if location is None:
+            location = process_default("cache")
+        if location is None:
             return self._encode_batched(items)
         return self._encode_cached(items, EmbeddingCache(location, self._cache_namespace()))
 
     def _encode_cached(self, items, cache):
         keys = [hashlib.blake2b(self._item_digest(item), digest_size=20).hexdigest() for item in items]
         found = cache.get_many(keys)
-        todo = {}
-        for key, item in zip(keys, items):
-            if key not in found and key not in todo:
-                todo[key] = item
-        if todo:
-            vectors = self._encode_batched(list(todo.values()))
-            cache.put_many(list(todo), vectors)
-            found.update(zip(todo, vectors))
+        if len(found) < len(set(keys)):
+            # another process (a worker of the same search) may be encoding
+            # these very inputs: wait for it, then encode only what is left
+            with cache.writing():
+                found = cache.get_many(keys)
+                todo = {}
+                for key, item in zip(keys, items):
+                    if key not in found and key not in todo:
+                        todo[key] = item
+                if todo:
+                    vectors = self._encode_batched(list(todo.values()))
+                    cache.put_many(list(todo), vectors)
+                    found.update(zip(todo, vectors))
         if not items:
             return np.empty((0, self.n_features_out_), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
@@ -157,8 +167,20 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
 
     def _ensure_loaded(self):
         if getattr(self, "_loaded_model", None) is None:
-            self._loaded_model = self._load()
+            key = self._model_key()
+            if key is None:
+                self._loaded_model = self._load()
+            else:
+                # copies of this encoder in one process (unpickled per task,
+                # fold or partition) share one loaded model
+                self._loaded_model = shared_model(key, f"{type(self).__name__}({self.model})", self._load)
         return self._loaded_model["dim"]
+
+    def _model_key(self):
+        """What identifies the loaded model in this process (its weights and
+        the parameters in ``_load_params``), or None to load it per instance."""
+        params = tuple((name, repr(getattr(self, name))) for name in self._load_params)
+        return (type(self).__name__, self._model_identity(), params)
 
     def _cache_namespace(self):
         params = {k: v for k, v in self.get_params().items() if k in self._output_params}

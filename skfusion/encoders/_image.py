@@ -86,7 +86,9 @@ class ImageEncoder(_BaseEncoder):
         weights, a hash of a weights file, of a Keras model's weights, or a
         callable's qualified name), the parameters that change the output and
         a hash of each image's content, so a cross-validation or grid search
-        encodes each distinct image once, across processes and runs.
+        encodes each distinct image once, across processes and runs. None
+        uses the directory given to :func:`skfusion.distributed.setup_workers`,
+        if any.
 
     progress : bool, default=False
         Show a tqdm progress bar while encoding.
@@ -136,6 +138,7 @@ class ImageEncoder(_BaseEncoder):
     _modality = "image"
     # parameters that change the embeddings (not batch_size, cache, progress)
     _output_params = ("image_size", "pooling", "weights")
+    _load_params = ("image_size", "pooling")
 
     _parameter_constraints: dict = {
         "model": [str, callable],
@@ -226,6 +229,13 @@ class ImageEncoder(_BaseEncoder):
             return meta + np.ascontiguousarray(item).tobytes()
         palette = bytes(item.getpalette() or []) if item.mode in ("P", "PA") else b""
         return repr(("pil", item.mode, item.size)).encode() + palette + item.tobytes()
+
+    def _model_key(self):
+        # a user's model travels inside the encoder: nothing to share
+        if not isinstance(self.model, str):
+            return None
+        self._weights_path()  # a missing weights file is named before it is hashed
+        return super()._model_key()
 
     def _model_identity(self):
         if isinstance(self.model, str):

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..utils._cache import file_digest
-from ..utils._optional import available_cores, import_optional
+from ..utils._optional import import_optional
+from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ._base import _BaseEncoder, register_encoder
 
@@ -55,15 +56,21 @@ class TextEncoder(_BaseEncoder):
         float32 either way.
 
     n_threads : int or None, default=None
-        Threads torch uses on the CPU; None takes the cores this process may
-        run on. Torch's own default takes every core of the machine, which
-        collapses when the machine is shared.
+        Threads torch uses on the CPU. None follows the engine: the default
+        of :func:`skfusion.distributed.setup_workers`, else
+        ``OMP_NUM_THREADS`` (which Dask, Ray and Spark set to a worker's
+        share), else the cores this process may run on. Torch's own default
+        takes every core of the machine, which collapses when the machine is
+        shared.
 
     cache : str, joblib.Memory or None, default=None
         Directory for embeddings, keyed on the model (its files' hashes, or
         name and revision), the parameters that change the output and a hash
         of each text, so a cross-validation or grid search encodes each
-        distinct text once, across processes and runs.
+        distinct text once, across processes and runs (a process that finds
+        texts missing waits while another writes, then encodes only the
+        rest). None uses the directory given to
+        :func:`skfusion.distributed.setup_workers`, if any.
 
     progress : bool, default=False
         Show a tqdm progress bar while encoding. Without it, the bar that
@@ -108,6 +115,7 @@ class TextEncoder(_BaseEncoder):
     _modality = "text"
     # parameters that change the embeddings (not batch_size, device, progress, cache)
     _output_params = ("pooling", "normalize", "max_length", "half", "revision")
+    _load_params = ("device", "half")
 
     _parameter_constraints: dict = {
         "model": [str, os.PathLike],
@@ -208,22 +216,16 @@ class TextEncoder(_BaseEncoder):
         # longest first: the first batch shows at once whether memory suffices
         order = np.argsort([-len(ids) for ids in encoded], kind="stable")
         out = np.empty((len(texts), loaded["dim"]), dtype=np.float32)
-        n_threads = self.n_threads or available_cores()
-        previous = torch.get_num_threads()
-        torch.set_num_threads(n_threads)
-        try:
-            with torch.inference_mode():
-                for batch in self._batches(order, desc="TextEncoder"):
-                    padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]},
-                                           return_tensors="pt")
-                    padded = {k: v.to(device) for k, v in padded.items()}
-                    states = model(**padded).last_hidden_state
-                    pooled = _pool(torch, states, padded["attention_mask"], self.pooling)
-                    if self.normalize:
-                        pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
-                    out[batch] = pooled.float().cpu().numpy()
-        finally:
-            torch.set_num_threads(previous)
+        with torch_threads(torch, thread_budget(self.n_threads)), torch.inference_mode():
+            for batch in self._batches(order, desc="TextEncoder"):
+                padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]},
+                                       return_tensors="pt")
+                padded = {k: v.to(device) for k, v in padded.items()}
+                states = model(**padded).last_hidden_state
+                pooled = _pool(torch, states, padded["attention_mask"], self.pooling)
+                if self.normalize:
+                    pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+                out[batch] = pooled.float().cpu().numpy()
         return out
 
 

@@ -17,7 +17,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ..utils._optional import available_cores, import_optional
+from ..utils._optional import import_optional
+from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
 
 # Rows per model call at predict time, the last batch padded up to it. float32
@@ -501,19 +502,16 @@ def _tensorflow_global_seed():
 
 @contextlib.contextmanager
 def _limited_threads(keras):
-    """Keep the backend's intra-op threads to the cores this process may use:
-    on a shared machine the default of every core in the box collapses."""
-    cores = available_cores()
+    """Keep the backend's intra-op threads to this process' budget (the
+    worker's share on a cluster, the cores it may use otherwise): on a
+    shared machine the default of every core in the box collapses."""
+    cores = thread_budget()
     backend = keras.backend.backend()
     if backend == "torch":
         import torch
 
-        previous = torch.get_num_threads()
-        torch.set_num_threads(min(previous, cores))
-        try:
+        with torch_threads(torch, cores, at_most_current=True):
             yield
-        finally:
-            torch.set_num_threads(previous)
         return
     if backend == "tensorflow":
         _cap_tensorflow_threads(cores)

@@ -499,6 +499,26 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         return {head.name: head.proba(outputs[head.name])
                 for head in self._heads_ if head.is_classifier}
 
+    def _frame_meta(self, method):
+        """Empty frame with the columns and dtypes ``method`` gives, from the
+        fitted heads (for :mod:`skfusion.distributed`): ``predict`` one
+        column per task column, ``predict_proba`` ``<task>_<class>`` (a
+        multilabel task: ``<task>_<label column>``)."""
+        columns = {}
+        for head in self._heads_:
+            if method == "predict":
+                if head.kind == "multilabel":
+                    columns.update((c, np.dtype(int)) for c in head.column_list)
+                elif head.is_classifier:
+                    # what pandas makes of the labels (str for strings in pandas 3)
+                    columns[head.columns] = pd.Series(head.classes_).dtype
+                else:
+                    columns[head.columns] = np.dtype("float64")
+            elif head.is_classifier:
+                labels = head.column_list if head.kind == "multilabel" else head.classes_
+                columns.update((f"{head.name}_{c}", np.dtype("float64")) for c in labels)
+        return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in columns.items()})
+
     def get_modalities(self):
         """The columns of X each ``inputs`` branch sees, by branch name.
 

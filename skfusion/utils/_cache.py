@@ -11,6 +11,7 @@ fitted member found in the store is only loaded when something needs it.
 """
 
 import collections
+import contextlib
 import hashlib
 import os
 import pickle
@@ -460,6 +461,29 @@ class EmbeddingCache:
                         index.update(zip(shard["keys"].tolist(), shard["vectors"]))
                     names.add(path.name)
         return index
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold this namespace's write lock (an advisory file lock).
+
+        Processes sharing the directory, the workers of one distributed
+        search among them, take turns: one encodes what is missing and
+        writes it, the next finds it there and encodes only what is still
+        missing, so each distinct input is encoded once. Where the system
+        has no ``fcntl`` (Windows) nothing is locked.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        with open(self.directory / ".lock", "ab") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def get_many(self, keys):
         """Vectors of the keys found in the cache, by key."""

@@ -16,6 +16,8 @@ EXTRAS = {
     "xgboost": "xgboost",
     "dask": "dask",
     "distributed": "dask",
+    "pyarrow": "dask",
+    "ray": "ray",
 }
 
 

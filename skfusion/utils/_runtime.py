@@ -1,0 +1,196 @@
+"""What one process shares between the estimators it runs: loaded models,
+its thread budget and the defaults a cluster's worker set-up gives it.
+
+Engine-independent: a Dask or Ray worker, a joblib (loky) process, a Spark
+executor and a notebook all go through the same three pieces.
+
+* :func:`shared_model`: every encoder with the same model identity, device
+  and precision in one process shares one loaded model, so copies of an
+  encoder unpickled on a worker (one per task, per fold or per partition)
+  load it once.
+* :func:`thread_budget`: the threads a model may use here, following the
+  engine (an explicit ``n_threads``, :func:`set_process_defaults`,
+  ``OMP_NUM_THREADS``, which Dask, Ray and Spark set per worker), never every
+  core of the machine.
+* :func:`torch_threads`: torch's thread count is process-wide; two threads of
+  one worker encoding at once share one setting, and the last one out puts
+  back what was there before the first came in.
+"""
+
+import collections
+import contextlib
+import os
+import threading
+
+from ._optional import available_cores
+
+#: the most models a process keeps loaded; the least recently used goes first
+MAX_MODELS = 8
+
+_MODELS = collections.OrderedDict()  # key -> what the loader returned
+_LOADS = collections.Counter()  # description -> loads in this process
+_MODELS_LOCK = threading.Lock()
+_KEY_LOCKS = {}
+
+_DEFAULTS = {"n_threads": None, "cache": None}
+
+_TORCH_LOCK = threading.Lock()
+_TORCH = {"active": 0, "previous": None}
+
+
+def shared_model(key, description, load):
+    """The model behind ``key``, loaded by ``load()`` once per process.
+
+    Parameters
+    ----------
+    key : hashable
+        The model's identity and everything that changes the loaded object
+        (device, precision, input shape); never the parameters that only
+        change what is done with its outputs.
+
+    description : str
+        What :func:`model_loads` counts the load under (class and model).
+
+    load : callable
+        Builds the model; called at most once per key while it is kept,
+        even by threads asking at the same time.
+
+    Returns
+    -------
+    model : object
+        What ``load`` returned, shared by every caller with the same key.
+    """
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            _MODELS.move_to_end(key)
+            return _MODELS[key]
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:
+        with _MODELS_LOCK:
+            if key in _MODELS:
+                return _MODELS[key]
+        model = load()
+        with _MODELS_LOCK:
+            _MODELS[key] = model
+            _LOADS[description] += 1
+            while len(_MODELS) > MAX_MODELS:
+                _MODELS.popitem(last=False)
+        return model
+
+
+def model_loads():
+    """How many times each model was loaded in this process.
+
+    On a cluster, ask every worker: ``client.run(model_loads)`` (Dask).
+
+    Returns
+    -------
+    loads : dict of str to int
+        Per model (encoder class and model), the loads so far; 1 when every
+        copy of the encoder sent to this process shared one model.
+    """
+    with _MODELS_LOCK:
+        return dict(_LOADS)
+
+
+def clear_models():
+    """Forget every loaded model and the load counts of this process."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+        _LOADS.clear()
+        _KEY_LOCKS.clear()
+
+
+def set_process_defaults(*, n_threads=None, cache=None):
+    """Defaults for every encoder in this process that leaves them as None.
+
+    :func:`skfusion.distributed.setup_workers` calls it on each worker, so
+    that a search whose estimators say ``n_threads=None, cache=None`` uses
+    the worker's thread budget and one embedding cache shared by every
+    worker.
+
+    Parameters
+    ----------
+    n_threads : int or None, default=None
+        Threads a model may use; None follows ``OMP_NUM_THREADS`` or the
+        cores this process may run on.
+
+    cache : str, path-like or None, default=None
+        Embedding cache directory for encoders whose ``cache`` is None.
+
+    Returns
+    -------
+    previous : dict
+        The defaults before the call, to restore them.
+    """
+    previous = dict(_DEFAULTS)
+    _DEFAULTS.update(n_threads=n_threads, cache=None if cache is None else os.fspath(cache))
+    return previous
+
+
+def process_default(name):
+    """The process default ``name`` ("n_threads" or "cache") or None."""
+    return _DEFAULTS[name]
+
+
+def thread_budget(n_threads=None):
+    """Threads a model may use in this process.
+
+    Parameters
+    ----------
+    n_threads : int or None, default=None
+        An estimator's own setting, which wins.
+
+    Returns
+    -------
+    n_threads : int
+        ``n_threads``; else the process default; else ``OMP_NUM_THREADS``
+        (Dask's nanny, Ray and Spark set it to the worker's share); else
+        the cores this process may run on.
+    """
+    if n_threads is not None:
+        return int(n_threads)
+    if _DEFAULTS["n_threads"] is not None:
+        return int(_DEFAULTS["n_threads"])
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.strip().isdigit() and int(env) > 0:
+        return min(int(env), available_cores())
+    return available_cores()
+
+
+@contextlib.contextmanager
+def torch_threads(torch, n_threads, *, at_most_current=False):
+    """Run torch with ``n_threads`` intra-op threads inside the block.
+
+    Torch's setting is process-wide. The first thread in sets it and the
+    last one out restores it; threads that come in meanwhile run with the
+    setting already there instead of setting and restoring it under each
+    other's feet.
+
+    Parameters
+    ----------
+    torch : module
+        The imported torch.
+
+    n_threads : int
+        Threads wanted.
+
+    at_most_current : bool, default=False
+        Only ever lower torch's current setting (a user who set fewer
+        threads keeps them).
+    """
+    with _TORCH_LOCK:
+        if _TORCH["active"] == 0:
+            previous = torch.get_num_threads()
+            wanted = min(previous, n_threads) if at_most_current else n_threads
+            _TORCH["previous"] = previous
+            if wanted != previous:
+                torch.set_num_threads(wanted)
+        _TORCH["active"] += 1
+    try:
+        yield
+    finally:
+        with _TORCH_LOCK:
+            _TORCH["active"] -= 1
+            if _TORCH["active"] == 0 and torch.get_num_threads() != _TORCH["previous"]:
+                torch.set_num_threads(_TORCH["previous"])
