@@ -19,7 +19,7 @@ in-process encoder does) and the workers' imports are warmed first, as they
 are in this process. Peak memory is each process' maximum resident set
 (``ru_maxrss``): this process for in-process, each worker for the cluster.
 
-Run: ``python benchmarks/distributed.py`` (about 12 minutes on 2 cores;
+Run: ``python benchmarks/distributed.py`` (about 13 minutes on 2 cores;
 ``--rows`` and ``--texts`` make it smaller).
 """
 
@@ -134,11 +134,13 @@ def predict_rows(model, X, n_rows, directory, client, ray_on):
 
     from skfusion.distributed import predict
 
-    reps = -(-n_rows // len(X))
-    big = pd.concat([X] * reps, ignore_index=True).iloc[:n_rows]
+    # 40 parquet parts of the reviews repeated, written here part by part
     source = directory / "rows"
-    dd.from_pandas(big, npartitions=40).to_parquet(source)
-    del big
+    source.mkdir()
+    starts = np.linspace(0, n_rows, 41).astype(int)
+    for i, (a, b) in enumerate(zip(starts[:-1], starts[1:])):
+        part = X.iloc[np.arange(a, b) % len(X)].set_axis(pd.RangeIndex(a, b), axis=0)
+        part.to_parquet(source / f"part.{i:02d}.parquet")
     seconds, peak = in_fresh_process(predict_in_process, model, source, directory / "local.parquet")
     rows = [("in-process (whole table)", seconds, [peak])]
     _, seconds = timed(lambda: predict(model, dd.read_parquet(source), method="predict_proba")
@@ -157,12 +159,16 @@ def predict_rows(model, X, n_rows, directory, client, ray_on):
 
 def print_table(title, unit, rows):
     print(f"\n{title}")
-    print(f"{'engine':30} {unit + '/s':>10} {'seconds':>9} {'ratio':>7}  peak MiB per process; model loads")
+    print(f"{'engine':30} {unit + '/s':>10} {'seconds':>9} {'ratio':>7}  peak MiB per process; "
+          "model loads per process")
     print("-" * 100)
     reference = rows[0][1]
     for name, rate, seconds, peaks, loads in rows:
         peak = ", ".join(f"{p:.0f}" for p in peaks) or "-"
-        print(f"{name:30} {rate:10.0f} {seconds:9.1f} {rate / reference:7.2f}  {peak}; {loads or '-'}")
+        # {"TextEncoder(<path>)": 1} per process, shown as the counts
+        loads = [n for counts in (loads if isinstance(loads, list) else [loads]) for n in counts.values()]
+        print(f"{name:30} {rate:10.0f} {seconds:9.1f} {rate / reference:7.2f}  {peak}; "
+              f"{', '.join(map(str, loads)) or '-'}")
 
 
 def main():

@@ -27,6 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+# run as a script, this file's folder comes first on sys.path, where
+# distributed.py beside it would stand in for Dask's own ``distributed``
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.append(str(HERE))
+
 from _reviews_model import TABULAR, TEXT, fusion_model
 
 GIB = 1024 ** 3

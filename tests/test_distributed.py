@@ -208,7 +208,8 @@ def test_distributed_grid_search_encodes_each_text_once(client, tiny_bert, revie
     grid = {"classifier__C": [0.1, 1.0, 10.0]}
     serial = GridSearchCV(fusion, grid, cv=3).fit(X, y)
     cache = tmp_path / "embeddings"
-    setup_workers(client, cache=cache)
+    setup_workers(client, n_threads=1, cache=cache)
+    assert set(client.run(_runtime.thread_budget).values()) == {1}
     try:
         with joblib.parallel_backend("dask"):
             search = GridSearchCV(fusion, grid, cv=3, n_jobs=-1).fit(X, y)
