@@ -136,6 +136,25 @@ def test_transform_one_model_load_per_worker(client, tiny_bert, reviews):
     assert all(counts == {f"TextEncoder({tiny_bert})": 1} for counts in client.run(model_loads).values())
 
 
+def test_transform_early_fusion_features(client, reviews):
+    from skfusion.encoders import TabularEncoder
+
+    X, y = reviews
+    columns = [*TABULAR, "Department Name"]
+    fusion = EarlyFusionClassifier(
+        [("tabular", TabularEncoder(), columns), ("age", "passthrough", ["Age"])],
+        LogisticRegression(max_iter=500),
+    ).fit(X[columns], y)
+    data = dd.from_pandas(X, npartitions=3)  # extra columns: dropped on the workers
+    out = transform(fusion, data)
+    assert list(out.columns) == list(fusion.get_feature_names_out())
+    got = out.compute()
+    expected = fusion.transform(X[columns])
+    assert got.dtypes.unique().tolist() == [expected.dtype]
+    assert_array_equal(got.to_numpy(), expected)
+    assert_array_equal(got.index, X.index)
+
+
 @pytest.mark.keras
 def test_multitask_predict_one_column_per_task(client, reviews):
     pytest.importorskip("keras")

@@ -104,6 +104,15 @@ def test_projection_reduces_wide_blocks_and_names_their_components():
     assert pca.transform(X).shape == (200, 5)
 
 
+def test_passthrough_block_of_named_columns_names_its_features():
+    X = pd.DataFrame({"age": [20.0, 30, 40, 50], "count": [1.0, 0, 2, 3], "other": [0.0, 1, 0, 1]})
+    fusion = EarlyFusionClassifier(
+        [("scaled", StandardScaler(), ["count"]), ("age", "passthrough", ["age"])],
+        LogisticRegression(),
+    ).fit(X, [0, 1, 0, 1])
+    assert fusion.get_feature_names_out().tolist() == ["scaled__count", "age__age"]
+
+
 def test_text_and_tabular_blocks_fit_predict_and_name_features(texts, blocks):
     X, y = texts
     fusion = EarlyFusionClassifier(blocks, LogisticRegression(C=10, max_iter=500)).fit(X, y)

@@ -118,15 +118,10 @@ def selected_names(input_features, columns):
     """Names of the input features that a column spec selects."""
     if columns is None:
         return input_features
-    return [input_features[i] for i in _get_column_indices(_NamesOnly(input_features), columns)]
-
-
-class _NamesOnly:
-    """Enough of a DataFrame for ``_get_column_indices`` to resolve names."""
-
-    def __init__(self, names):
-        self.columns = pd.Index(names)
-        self.shape = (0, len(names))
+    # an empty frame with those columns: scikit-learn resolves names only
+    # on what narwhals recognises as a dataframe
+    names_only = pd.DataFrame(columns=pd.Index(input_features, dtype=object))
+    return [input_features[i] for i in _get_column_indices(names_only, columns)]
 
 
 def _is_str_list(names):
