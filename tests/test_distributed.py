@@ -227,8 +227,9 @@ def test_distributed_grid_search_encodes_each_text_once(client, tiny_bert, revie
     grid = {"classifier__C": [0.1, 1.0, 10.0]}
     serial = GridSearchCV(fusion, grid, cv=3).fit(X, y)
     cache = tmp_path / "embeddings"
-    setup_workers(client, n_threads=1, cache=cache)
-    assert set(client.run(_runtime.thread_budget).values()) == {1}
+    setup_workers(client, n_threads=2, cache=cache)
+    # Dask's nanny sets OMP_NUM_THREADS=1: the budget of 2 is the plugin's
+    assert set(client.run(_runtime.thread_budget).values()) == {2}
     try:
         with joblib.parallel_backend("dask"):
             search = GridSearchCV(fusion, grid, cv=3, n_jobs=-1).fit(X, y)
@@ -244,6 +245,52 @@ def test_distributed_grid_search_encodes_each_text_once(client, tiny_bert, revie
     assert client.run(lambda: _runtime.process_default("cache")) == {w: None for w in client.run(os.getpid)}
 
 
+def _sync(collection):
+    return collection.compute(scheduler="sync")
+
+
+def test_multi_output_and_multilabel_columns():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.multiclass import OneVsRestClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    Y = np.column_stack([
+        (X["a"] > 0).astype(int),          # binary
+        np.digitize(X["b"], [-0.5, 0.5]),  # three classes
+        np.zeros(60, dtype=int),           # never positive in fit
+    ])
+    data = dd.from_pandas(X, npartitions=3)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, Y)
+    got = _sync(predict(forest, data))
+    assert got.columns.tolist() == ["prediction_0", "prediction_1", "prediction_2"]
+    assert_array_equal(got.to_numpy(), forest.predict(X))
+    proba = _sync(predict(forest, data, method="predict_proba"))
+    assert proba.columns.tolist() == ["proba_0", "proba_1_0", "proba_1_1", "proba_1_2", "proba_2"]
+    p0, p1, _ = forest.predict_proba(X)
+    assert_array_equal(proba.to_numpy(), np.column_stack([p0[:, 1], p1, np.zeros(60)]))
+
+    # string labels per output keep their dtype, also with columns= given
+    labels = np.where(Y[:, :2] > 0, "yes", "no")
+    named = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, labels)
+    got = _sync(predict(named, data, columns=["first", "second"]))
+    assert got.columns.tolist() == ["first", "second"]
+    assert_array_equal(got.to_numpy().astype(str), named.predict(X))
+    assert got.dtypes.tolist() == [pd.Series(["no"]).dtype] * 2
+
+    # a 0/1 label matrix: one column per label, binary or not
+    ovr = OneVsRestClassifier(LogisticRegression()).fit(X, Y[:, :2].clip(0, 1))
+    decision = _sync(predict(ovr, data, method="decision_function"))
+    assert decision.columns.tolist() == ["decision_0", "decision_1"]
+    assert_array_equal(decision.to_numpy(), ovr.decision_function(X))
+    fusion = LateFusionClassifier([("ab", ovr, ["a", "b"]), ("c", clone(ovr), ["c"])])
+    fusion.fit(X, Y[:, :2].clip(0, 1))
+    got = _sync(predict(fusion, data))
+    assert got.columns.tolist() == ["prediction_0", "prediction_1"]
+    assert_array_equal(got.to_numpy(), fusion.predict(X))
+    assert (got.dtypes == np.int64).all()
+
+
 def test_errors_name_the_call(late, reviews):
     X, _ = reviews
     with pytest.raises(TypeError, match=r"skfusion.distributed.predict: data must be a "
@@ -255,6 +302,9 @@ def test_errors_name_the_call(late, reviews):
     with pytest.raises(ValueError, match=r"LateFusionClassifier has no method "
                        r"'decision_function'; expected one of \['predict', 'predict_proba'"):
         predict(late, dd.from_pandas(X, npartitions=2), method="decision_function")
+    with pytest.raises(ValueError, match=r"skfusion.distributed.predict: data lacks the "
+                       r"column\(s\) \['Age'\] that LateFusionClassifier was fitted on; it has"):
+        predict(late, dd.from_pandas(X.drop(columns="Age"), npartitions=2))
     tfidf = TfidfVectorizer().fit(X[TEXT].fillna(""))
     with pytest.raises(TypeError, match="TfidfVectorizer.transform returned a sparse matrix"):
         transform(tfidf, dd.from_pandas(X[TEXT].fillna(""), npartitions=2),
@@ -274,7 +324,8 @@ def test_copies_of_an_encoder_share_one_model(tiny_bert):
     for copy in copies:
         assert_array_equal(copy.transform(texts), first.transform(texts))
         assert copy._loaded_model is first._loaded_model
-    # another device or precision is another model; pooling is not
+    # another device is another model (told apart without loading); pooling is not
+    assert TextEncoder(tiny_bert, device="cuda")._model_key() != first._model_key()
     assert TextEncoder(tiny_bert, pooling="cls").fit(texts)._loaded_model is first._loaded_model
     assert model_loads() == {f"TextEncoder({tiny_bert})": 1}
     # threads asking at once load it once
@@ -302,21 +353,26 @@ def test_thread_budget_follows_the_engine(monkeypatch):
 
 
 def test_two_threads_encoding_at_once_leave_torch_as_it_was(tiny_bert):
+    """Each pool thread's torch thread count is what it was before its
+    encode, whatever the other threads did meanwhile, and so is this one's."""
+    from concurrent.futures import ThreadPoolExecutor
+
     torch = pytest.importorskip("torch")
     from skfusion.encoders import TextEncoder
 
-    before = torch.get_num_threads()
-    encoder = TextEncoder(tiny_bert, n_threads=1).fit(["x"])
+    main_before = torch.get_num_threads()
+    encoder = TextEncoder(tiny_bert, n_threads=main_before + 1).fit(["x"])
     texts = ["love it soft dress runs small"] * 300
     expected = encoder.transform(texts)
-    results = []
 
-    def encode():
-        results.append(encoder.transform(texts))
+    def encode(_):
+        before = torch.get_num_threads()
+        got = encoder.transform(texts)
+        return before, torch.get_num_threads(), got
 
-    with joblib.parallel_config(backend="threading", n_jobs=4):
-        joblib.Parallel()(joblib.delayed(encode)() for _ in range(8))
-    assert torch.get_num_threads() == before
-    assert len(results) == 8
-    for got in results:
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(encode, range(8)))
+    assert torch.get_num_threads() == main_before
+    for before, after, got in runs:
+        assert after == before
         assert_array_equal(got, expected)

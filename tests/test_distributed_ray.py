@@ -1,5 +1,5 @@
 """skfusion.distributed on Ray Data: the same values as in-process, parquet in
-and out, through map_batches with one actor per CPU."""
+and out, through map_batches with a pool of actors."""
 
 import numpy as np
 import pandas as pd

@@ -157,16 +157,32 @@ def _run(estimator, data, method, columns, dtype, owner):
     if _is_ray_dataset(data):
         from ._ray import map_batches
 
+        _check_columns(estimator, data.schema().names, owner)
         return map_batches(estimator, data, method, meta, owner)
     if _is_dask(data):
         from ._dask import map_partitions
 
+        if hasattr(data, "columns"):  # a Series is handed over whole
+            _check_columns(estimator, list(data.columns), owner)
         return map_partitions(estimator, data, method, meta, owner)
     raise TypeError(
         f"{owner}: data must be a dask.dataframe DataFrame or Series or a "
         f"ray.data.Dataset, got {type(data).__name__}; for data in memory call "
         f"the estimator's own {method}."
     )
+
+
+def _check_columns(estimator, names, owner):
+    """Before any partition runs: the columns the estimator was fitted on."""
+    features = getattr(estimator, "feature_names_in_", None)
+    if features is None:
+        return
+    missing = [str(c) for c in features if c not in set(names)]
+    if missing:
+        raise ValueError(
+            f"{owner}: data lacks the column(s) {missing} that "
+            f"{type(estimator).__name__} was fitted on; it has {list(map(str, names))}."
+        )
 
 
 def _is_dask(data):

@@ -63,13 +63,42 @@ def _default_columns(estimator, method, owner):
         return list(estimator.get_feature_names_out())
     prefix = PREFIXES[method]
     classes = getattr(estimator, "classes_", None)
-    if method == "predict" or classes is None:
+    if isinstance(classes, list):  # multi-output: one array of classes per output
+        if method == "predict":
+            return [f"{prefix}_{j}" for j in range(len(classes))]
+        return [name for j, c in enumerate(classes)
+                for name in ([f"{prefix}_{j}"] if len(c) <= 2 else [f"{prefix}_{j}_{k}" for k in c])]
+    outputs = _n_outputs(estimator)
+    if outputs > 1 and classes is None:  # multi-output regressor
+        return [f"{prefix}_{j}" for j in range(outputs)]
+    if classes is None:
         return [prefix]
-    if isinstance(classes, list):  # multi-label or multi-output: one column per output
-        return [f"{prefix}_{j}" for j in range(len(classes))]
+    if _multilabel(estimator):  # classes_ are the label indices
+        return [f"{prefix}_{c}" for c in classes]
+    if method == "predict":
+        return [prefix]
     if method == "decision_function" and len(classes) == 2:
         return [prefix]
     return [f"{prefix}_{c}" for c in classes]
+
+
+def _n_outputs(estimator):
+    outputs = getattr(estimator, "n_outputs_", 1)
+    return outputs if isinstance(outputs, int) else 1
+
+
+def _multilabel(estimator):
+    """Whether a classifier with one ``classes_`` array was fitted on a 0/1
+    label matrix (skfusion's fusion, OneVsRestClassifier, MLPClassifier)."""
+    target = getattr(estimator, "_target_", None)
+    if getattr(target, "multilabel", False):
+        return True
+    try:
+        if getattr(estimator, "multilabel_", False):
+            return True
+    except AttributeError:
+        pass
+    return _n_outputs(estimator) > 1 and isinstance(getattr(estimator, "classes_", None), np.ndarray)
 
 
 def _default_dtype(estimator, method):
@@ -78,10 +107,34 @@ def _default_dtype(estimator, method):
         preserves = preserves.preserves_dtype if preserves is not None else ["float64"]
         return np.dtype(preserves[0]) if len(preserves) == 1 else np.dtype("float64")
     classes = getattr(estimator, "classes_", None)
-    if method == "predict" and is_classifier(estimator) and isinstance(classes, np.ndarray):
-        # what pandas makes of the labels: str for strings in pandas 3
-        return pd.Series(classes).dtype
-    return np.dtype("float64")
+    if method != "predict" or not is_classifier(estimator) or classes is None:
+        return np.dtype("float64")
+    if isinstance(classes, list):
+        classes = np.concatenate([np.asarray(c, dtype=object) for c in classes])
+        classes = np.asarray(classes.tolist())
+    elif _multilabel(estimator):
+        return np.dtype("int64")
+    # what pandas makes of the labels: str for strings in pandas 3
+    return pd.Series(classes).dtype
+
+
+def _per_output(out, classes, method):
+    """A multi-output ``predict_proba`` list as columns: an output with two
+    classes (or one) gives the probability of its last (positive) class,
+    any other output one column per class."""
+    columns = []
+    for proba, labels in zip(out, classes):
+        proba = np.asarray(proba)
+        if len(labels) > 2:
+            columns.append(proba)
+        elif len(labels) == 2:
+            columns.append(proba[:, 1:])
+        else:
+            # one class seen in fit: it is the positive one unless it is 0/False
+            positive = float(labels[0] not in (0, False))
+            value = positive if method == "predict_proba" else np.log(positive)
+            columns.append(np.full((len(proba), 1), value))
+    return np.hstack(columns)
 
 
 def apply_partition(frame, estimator, method, meta, owner):
@@ -100,8 +153,8 @@ def apply_partition(frame, estimator, method, meta, owner):
         return _conform(out.set_axis(frame.index, axis=0), meta, owner)
     if isinstance(out, dict):  # per task (multi-task predict_proba)
         out = np.column_stack([np.asarray(v).reshape(len(frame), -1) for v in out.values()])
-    elif isinstance(out, list):  # per output (multi-label predict_proba)
-        out = np.column_stack([np.asarray(v)[:, -1] for v in out])
+    elif isinstance(out, list):  # per output (multi-output predict_proba)
+        out = _per_output(out, estimator.classes_, method)
     if sparse.issparse(out):
         raise TypeError(
             f"{owner}: {type(estimator).__name__}.{method} returned a sparse matrix; "

@@ -26,7 +26,7 @@ def map_batches(estimator, data, method, meta, owner):
     """``estimator.method`` over every batch of a Ray Dataset.
 
     The estimator is put in Ray's object store once and handed to each
-    actor's constructor; one actor per CPU of the cluster, each taking one
+    actor's constructor; a pool of up to one actor per CPU of the cluster, each taking one
     CPU (Ray sets its ``OMP_NUM_THREADS`` to match, which the encoders
     follow). Ray Data keeps the input's row order only with
     ``DataContext.get_current().execution_options.preserve_order = True``.

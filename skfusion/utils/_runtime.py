@@ -12,9 +12,9 @@ executor and a notebook all go through the same three pieces.
   engine (an explicit ``n_threads``, :func:`set_process_defaults`,
   ``OMP_NUM_THREADS``, which Dask, Ray and Spark set per worker), never every
   core of the machine.
-* :func:`torch_threads`: torch's thread count is process-wide; two threads of
-  one worker encoding at once share one setting, and the last one out puts
-  back what was there before the first came in.
+* :func:`torch_threads`: each thread sets torch's (per-thread OpenMP) count
+  for its own block and puts its own back, so two threads of one worker
+  encoding at once never restore each other's.
 """
 
 import collections
@@ -33,9 +33,6 @@ _MODELS_LOCK = threading.Lock()
 _KEY_LOCKS = {}
 
 _DEFAULTS = {"n_threads": None, "cache": None}
-
-_TORCH_LOCK = threading.Lock()
-_TORCH = {"active": 0, "previous": None}
 
 
 def shared_model(key, description, load):
@@ -74,7 +71,10 @@ def shared_model(key, description, load):
             _MODELS[key] = model
             _LOADS[description] += 1
             while len(_MODELS) > MAX_MODELS:
-                _MODELS.popitem(last=False)
+                # encoders still holding an evicted model keep it alive; the
+                # next copy to ask for it loads (and counts) it again
+                evicted, _ = _MODELS.popitem(last=False)
+                _KEY_LOCKS.pop(evicted, None)
         return model
 
 
@@ -162,10 +162,12 @@ def thread_budget(n_threads=None):
 def torch_threads(torch, n_threads, *, at_most_current=False):
     """Run torch with ``n_threads`` intra-op threads inside the block.
 
-    Torch's setting is process-wide. The first thread in sets it and the
-    last one out restores it; threads that come in meanwhile run with the
-    setting already there instead of setting and restoring it under each
-    other's feet.
+    Torch's OpenMP thread count belongs to the calling thread once that
+    thread has run an operation (new threads start from the last count
+    set anywhere): each thread sets its own on the way in and puts back
+    its own on the way out, so two threads of one worker encoding at once
+    cannot restore each other's count, and the main thread's count is
+    never touched by a pool thread.
 
     Parameters
     ----------
@@ -176,21 +178,18 @@ def torch_threads(torch, n_threads, *, at_most_current=False):
         Threads wanted.
 
     at_most_current : bool, default=False
-        Only ever lower torch's current setting (a user who set fewer
-        threads keeps them).
+        Only ever lower the current count (a user who set fewer threads
+        keeps them).
     """
-    with _TORCH_LOCK:
-        if _TORCH["active"] == 0:
-            previous = torch.get_num_threads()
-            wanted = min(previous, n_threads) if at_most_current else n_threads
-            _TORCH["previous"] = previous
-            if wanted != previous:
-                torch.set_num_threads(wanted)
-        _TORCH["active"] += 1
+    previous = torch.get_num_threads()
+    wanted = min(previous, n_threads) if at_most_current else n_threads
+    if wanted == previous:
+        yield
+        return
+    torch.set_num_threads(wanted)
     try:
         yield
     finally:
-        with _TORCH_LOCK:
-            _TORCH["active"] -= 1
-            if _TORCH["active"] == 0 and torch.get_num_threads() != _TORCH["previous"]:
-                torch.set_num_threads(_TORCH["previous"])
+        # a count the block itself changed is the block's to keep
+        if torch.get_num_threads() == wanted:
+            torch.set_num_threads(previous)
