@@ -6,6 +6,8 @@ and a distributed grid search that encodes each distinct text once."""
 import os
 import pickle
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -376,3 +378,42 @@ def test_two_threads_encoding_at_once_leave_torch_as_it_was(tiny_bert):
     for before, after, got in runs:
         assert after == before
         assert_array_equal(got, expected)
+
+
+def test_claims_split_the_work_and_outlive_no_owner(tmp_path):
+    """Two encoders sharing a cache claim disjoint work; a claim left by a
+    dead process is ignored; a released claim's keys are read, not encoded."""
+    from skfusion.utils._cache import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path, "ns")
+    other = EmbeddingCache(tmp_path, "ns")  # another encoder, same namespace
+    with cache.claim(["a", "b"]) as (mine, theirs):
+        assert (mine, theirs) == (["a", "b"], [])
+        with other.claim(["b", "c"]) as (mine_too, theirs_too):
+            assert (mine_too, theirs_too) == (["c"], ["b"])
+            other.put_many(["c"], np.ones((1, 2)))
+        cache.put_many(["a", "b"], np.zeros((2, 2)))
+    found = other.wait_for(["b"])
+    assert_array_equal(found["b"], [0.0, 0.0])
+    assert not list((tmp_path / "skfusion-embeddings" / "ns" / "claims").glob("*.claim"))
+
+    # a process that died holding a claim: its keys are free again
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    claims = tmp_path / "skfusion-embeddings" / "ns" / "claims"
+    (claims / f"{socket.gethostname()}-{dead}-x.claim").write_text("d\ne")
+    with cache.claim(["d", "e"]) as (mine, theirs):
+        assert (mine, theirs) == (["d", "e"], [])
+    assert not (claims / f"{socket.gethostname()}-{dead}-x.claim").exists()
+
+    # a live claim released without its vectors: the waiter gets nothing back
+    # and encodes them itself (no endless wait)
+    with cache.claim(["f"]) as (mine, _):
+        assert mine == ["f"]
+        waiter = threading.Thread(target=lambda: results.append(other.wait_for(["f"])))
+        results = []
+        waiter.start()
+        time.sleep(0.1)
+        assert waiter.is_alive()  # waiting while the claim lives
+    waiter.join(timeout=5)
+    assert results == [{}]

@@ -134,8 +134,9 @@ def setup_workers(client, *, n_threads=None, cache=None):
     cache : str, path-like or None, default=None
         An embedding cache directory every worker can reach (a shared
         file system on a real cluster), for encoders whose ``cache`` is
-        None. Workers take turns to fill it, so a grid search encodes each
-        distinct text once across the cluster.
+        None. Workers claim the texts they encode and wait for those another
+        worker is encoding, so a grid search encodes each distinct text once
+        across the cluster.
 
     Examples
     --------

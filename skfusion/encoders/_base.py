@@ -135,22 +135,31 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
     def _encode_cached(self, items, cache):
         keys = [hashlib.blake2b(self._item_digest(item), digest_size=20).hexdigest() for item in items]
         found = cache.get_many(keys)
-        if len(found) < len(set(keys)):
-            # another process (a worker of the same search) may be encoding
-            # these very inputs: wait for it, then encode only what is left
-            with cache.writing():
-                found = cache.get_many(keys)
-                todo = {}
-                for key, item in zip(keys, items):
-                    if key not in found and key not in todo:
-                        todo[key] = item
-                if todo:
-                    vectors = self._encode_batched(list(todo.values()))
-                    cache.put_many(list(todo), vectors)
-                    found.update(zip(todo, vectors))
+        missing = {}
+        for key, item in zip(keys, items):
+            if key not in found:
+                missing.setdefault(key, item)
+        if missing:
+            # processes sharing the cache (workers of one search) claim what
+            # they encode: each distinct input is encoded once, side by side
+            with cache.claim(list(missing)) as (mine, theirs):
+                self._encode_into(cache, found, mine, missing)
+            found.update(cache.get_many([k for k in missing if k not in found]))
+            waiting = [k for k in theirs if k not in found]
+            if waiting:
+                found.update(cache.wait_for(waiting))
+            # claimed by a process that went away without writing them
+            self._encode_into(cache, found, [k for k in missing if k not in found], missing)
         if not items:
             return np.empty((0, self.n_features_out_), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def _encode_into(self, cache, found, keys, items):
+        """Encode ``items[k]`` for ``keys``, store them, add them to ``found``."""
+        if keys:
+            vectors = self._encode_batched([items[k] for k in keys])
+            cache.put_many(keys, vectors)
+            found.update(zip(keys, vectors))
 
     def _encode_batched(self, items):
         if not items:

@@ -67,9 +67,10 @@ class TextEncoder(_BaseEncoder):
         Directory for embeddings, keyed on the model (its files' hashes, or
         name and revision), the parameters that change the output and a hash
         of each text, so a cross-validation or grid search encodes each
-        distinct text once, across processes and runs (a process that finds
-        texts missing waits while another writes, then encodes only the
-        rest). None uses the directory given to
+        distinct text once, across processes and runs (processes sharing it
+        claim the texts they encode and wait for those another is encoding,
+        so they work side by side without encoding a text twice). None uses
+        the directory given to
         :func:`skfusion.distributed.setup_workers`, if any.
 
     progress : bool, default=False

@@ -11,7 +11,6 @@ fitted member found in the store is only loaded when something needs it.
 """
 
 import collections
-import contextlib
 import hashlib
 import os
 import pickle
@@ -20,6 +19,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from ._claims import Claims
 
 _HASHABLE_INFERRED = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean"}
 
@@ -451,6 +452,7 @@ class EmbeddingCache:
 
     def __init__(self, location, namespace):
         self.directory = Path(location) / "skfusion-embeddings" / namespace
+        self._claims = Claims(self.directory)
 
     def _index(self):
         names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
@@ -462,28 +464,18 @@ class EmbeddingCache:
                     names.add(path.name)
         return index
 
-    @contextlib.contextmanager
-    def writing(self):
-        """Hold this namespace's write lock (an advisory file lock).
+    def claim(self, keys):
+        """Claim the missing ``keys`` to encode here; see :class:`Claims`.
 
-        Processes sharing the directory, the workers of one distributed
-        search among them, take turns: one encodes what is missing and
-        writes it, the next finds it there and encodes only what is still
-        missing, so each distinct input is encoded once. Where the system
-        has no ``fcntl`` (Windows) nothing is locked.
+        Yields ``(mine, theirs)``: the keys this process encodes, and those
+        another process is encoding (wait for them with :meth:`wait_for`).
         """
-        self.directory.mkdir(parents=True, exist_ok=True)
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            yield
-            return
-        with open(self.directory / ".lock", "ab") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return self._claims.claim(keys, self.get_many)
+
+    def wait_for(self, keys):
+        """The vectors of ``keys`` other processes claimed, once written
+        (or as many as were written when their claims went away)."""
+        return self._claims.wait_for(keys, self.get_many)
 
     def get_many(self, keys):
         """Vectors of the keys found in the cache, by key."""
