@@ -25,6 +25,8 @@ _LAZY = {
     "TabularEncoder": "skfusion.encoders",
     "make_encoder": "skfusion.encoders",
     "register_encoder": "skfusion.encoders",
+    "KerasFusionClassifier": "skfusion.keras",
+    "KerasFusionRegressor": "skfusion.keras",
     "KerasMLPClassifier": "skfusion.keras",
     "KerasMLPRegressor": "skfusion.keras",
     "modality_importance": "skfusion.inspection",

@@ -64,6 +64,15 @@ INSTANCES = {
     # check_regressors_train: a large step makes up for few epochs
     "KerasMLPClassifier": lambda cls: [cls((8,), epochs=5, learning_rate=0.05)],
     "KerasMLPRegressor": lambda cls: [cls((8,), epochs=5, learning_rate=0.05)],
+    # the checks vary the number of columns: every branch sees them all
+    "KerasFusionClassifier": lambda cls: [
+        cls([("scaled", StandardScaler(), slice(0, None)), ("raw", "passthrough", slice(0, None))],
+            hidden_layers=(8,), epochs=5, learning_rate=0.05),
+    ],
+    "KerasFusionRegressor": lambda cls: [
+        cls([("scaled", StandardScaler(), slice(0, None)), ("raw", "passthrough", slice(0, None))],
+            fusion="shared", hidden_layers=(8,), epochs=5, learning_rate=0.05),
+    ],
     # parametrize_with_checks feeds most checks a 1-D y, but a multi-task estimator
     # fits a DataFrame Y naming its tasks: tests/test_multitask.py runs the checks
     # that apply, and equivalents of those that fit, on such a Y.
@@ -134,6 +143,8 @@ _KERAS_WEIGHTS = (
 EXPECTED_FAILURES = {
     "KerasMLPClassifier": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
     "KerasMLPRegressor": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
+    "KerasFusionClassifier": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
+    "KerasFusionRegressor": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
 }
 
 

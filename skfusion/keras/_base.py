@@ -226,10 +226,12 @@ class _BaseKerasEstimator(BaseEstimator):
     def _fit(self, keras, X, y, sample_weight, warm):
         x = self._prepare_X(X, reset=not warm)
         target = self._prepare_y(y, reset=not warm)
-        check_consistent_length(x, *keras.tree.flatten(target))
+        # x is one matrix, or one per input of a multi-input model
+        check_consistent_length(*keras.tree.flatten(x), *keras.tree.flatten(target))
         sample_weight = self._sample_weight(y, sample_weight)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, x, dtype=np.float32)
+            sample_weight = _check_sample_weight(sample_weight, keras.tree.flatten(x)[0],
+                                                 dtype=np.float32)
         with _seeded(keras, self.random_state), _limited_threads(keras):
             if not warm:
                 model = self._build_model(x, target)

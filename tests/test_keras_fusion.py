@@ -1,0 +1,127 @@
+"""KerasFusionClassifier / KerasFusionRegressor: one Keras input per
+(name, encoder, columns) branch, fused inside the network."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.decomposition import TruncatedSVD
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+pytest.importorskip("keras")
+
+from skfusion import LateFusionClassifier
+from skfusion.encoders import TabularEncoder
+from skfusion.keras import KerasFusionClassifier, KerasFusionRegressor
+
+pytestmark = pytest.mark.keras
+
+TEXT = "Review Text"
+TABULAR = ["Age", "Positive Feedback Count", "Department Name"]
+
+
+@pytest.fixture(scope="module")
+def data(reviews):
+    X, y = reviews
+    return X.fillna({TEXT: ""}).iloc[:300], y.iloc[:300]
+
+
+def branches():
+    return [
+        ("text", make_pipeline(TfidfVectorizer(min_df=2), TruncatedSVD(8, random_state=0)), TEXT),
+        ("tabular", TabularEncoder(), TABULAR),
+    ]
+
+
+def test_one_model_input_per_branch(data):
+    X, y = data
+    clf = KerasFusionClassifier(branches(), hidden_layers=(16,), epochs=3, random_state=0).fit(X, y)
+    assert sorted(i.name for i in clf.model_.inputs) == ["branch_tabular", "branch_text"]
+    assert clf.n_branch_features_["text"] == 8
+    assert list(clf.named_encoders_) == ["text", "tabular"]
+    assert clf.get_modalities() == {"text": TEXT, "tabular": TABULAR}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    assert_array_equal(clf.classes_, [0, 1])
+    again = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(again.predict_proba(X), proba)
+    # the same random_state gives the same model
+    twin = clone(clf).fit(X, y)
+    assert_allclose(twin.predict_proba(X), proba)
+
+
+def test_multilabel_y_gets_one_sigmoid_per_label(data):
+    X, _ = data
+    Y = np.column_stack([(X["Rating"] >= 4), (X["Age"] > 40), (X["Positive Feedback Count"] > 0)])
+    clf = KerasFusionClassifier(branches(), hidden_layers=(8,), epochs=2, random_state=0)
+    clf.fit(X, Y.astype(int))
+    assert clf.model_.layers[-1].get_config()["activation"] == "sigmoid"
+    predicted = clf.predict(X)
+    assert predicted.shape == (len(X), 3)
+    assert set(np.unique(predicted)) <= {0, 1}
+
+
+def test_shared_fusion_applies_one_layer_to_every_branch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 6))
+    reg = KerasFusionRegressor(
+        [("a", StandardScaler(), [0, 1, 2]), ("b", "passthrough", [3, 4, 5])],
+        fusion="shared", hidden_layers=(4, 4), epochs=2, random_state=0,
+    ).fit(X, X[:, 0] - X[:, 4])
+    shared = reg.model_.get_layer("shared")
+    # one Dense layer, called once per branch
+    assert len(shared._inbound_nodes) == 2
+    assert reg.predict(X).shape == (80,)
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: fusion='shared' applies one "
+                       r"Dense layer to every branch, which needs branches of one width; got "
+                       r"\{'a': 3, 'b': 2\}"):
+        clone(reg).set_params(inputs=[("a", "passthrough", [0, 1, 2]),
+                                      ("b", "passthrough", [3, 4])]).fit(X, X[:, 0])
+
+
+def test_grid_search_and_late_fusion_member(data):
+    X, y = data
+    clf = KerasFusionClassifier(branches(), hidden_layers=(8,), epochs=2, random_state=0)
+    search = GridSearchCV(clf, {"fusion": ["concat"], "hidden_layers": [(4,), (8,)]}, cv=2).fit(X, y)
+    assert search.best_params_["hidden_layers"] in [(4,), (8,)]
+    late = LateFusionClassifier([("keras", clf, [TEXT, *TABULAR]),
+                                 ("lr", LogisticRegression(), ["Age"])]).fit(X, y)
+    assert late.predict_proba(X).shape == (len(X), 2)
+
+
+def test_errors_name_the_branch(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: inputs must be a non-empty "
+                       r"list of \(name, encoder, columns\) triples"):
+        KerasFusionClassifier([("text", TabularEncoder())]).fit(X, y)
+    with pytest.raises(TypeError, match=r"KerasFusionClassifier: branch 'model' must have a "
+                       r"scikit-learn transformer \(fit and transform\) or 'passthrough'"):
+        KerasFusionClassifier([("model", LogisticRegression(), ["Age"])]).fit(X, y)
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: inputs names must be unique"):
+        KerasFusionClassifier([("a", "passthrough", ["Age"]), ("a", "passthrough", ["Age"])]).fit(X, y)
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'age' has NaN or "
+                       r"infinite values at fit time"):
+        KerasFusionClassifier([("age", "passthrough", ["Age"])]).fit(
+            X.assign(Age=np.where(X.index % 7 == 0, np.nan, X["Age"])), y)
+    clf = KerasFusionClassifier(branches(), hidden_layers=(4,), epochs=1, random_state=0)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'tabular' selects "
+                       r"column\(s\) \['Age'\] that X does not have at predict time"):
+        clf.predict(X.drop(columns="Age"))
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'text' selects "
+                       r"columns by name"):
+        KerasFusionClassifier(branches()).fit(X.to_numpy(), y)
+    frame = pd.DataFrame({"word": ["a", "b"] * 10})
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'word' gives values "
+                       r"that are not numbers"):
+        KerasFusionClassifier([("word", "passthrough", ["word"])]).fit(frame, [0, 1] * 10)
