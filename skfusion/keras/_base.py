@@ -31,6 +31,8 @@ _PREDICT_BATCH = 1024
 
 # Epochs without improvement before early_stopping=True stops training.
 _PATIENCE = 5
+# train steps (batches x epochs) up to which a TensorFlow fit runs eagerly
+_EAGER_STEPS = 64
 
 # Routed prefix -> what it reaches, as messages name it; the signature of
 # that callable lists the names a prefix accepts, less those the estimator
@@ -238,10 +240,30 @@ class _BaseKerasEstimator(BaseEstimator):
                 model.compile(**self._compile_kwargs(keras))
                 self.model_ = model
                 self.history_ = {}
-            history = self.model_.fit(**self._fit_kwargs(keras, x, target, sample_weight))
+            eager = self._eager_training(keras, _n_rows(keras, x))
+            if eager:
+                self.model_.run_eagerly = True
+            try:
+                history = self.model_.fit(**self._fit_kwargs(keras, x, target, sample_weight))
+            finally:
+                if eager:
+                    # predictions are traced whatever the fit was, so a model
+                    # predicts the same before and after a pickle round trip
+                    self.model_.run_eagerly = False
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
+
+    def _eager_training(self, keras, n_rows):
+        """Whether to train without tracing: on TensorFlow, tracing a train
+        step costs about as much as fifty small eager steps, so a fit of at
+        most ``_EAGER_STEPS`` steps in all (a grid search over a few hundred
+        rows, a cross-validation fold of a small table) runs eagerly unless
+        ``compile__run_eagerly`` says otherwise."""
+        if keras.backend.backend() != "tensorflow" or "run_eagerly" in self._routed("compile"):
+            return False
+        steps = -(-n_rows // int(self.batch_size)) * int(self.epochs)
+        return steps <= _EAGER_STEPS
 
     def _check_params(self, keras):
         """Checks across parameters; the routed ones by default."""
