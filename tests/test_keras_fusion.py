@@ -44,7 +44,7 @@ def branches():
 def test_one_model_input_per_branch(data):
     X, y = data
     clf = KerasFusionClassifier(branches(), hidden_layers=(16,), epochs=3, random_state=0).fit(X, y)
-    assert sorted(i.name for i in clf.model_.inputs) == ["branch_tabular", "branch_text"]
+    assert sorted(i.name for i in clf.model_.inputs) == ["branch0_text", "branch1_tabular"]
     assert clf.n_branch_features_["text"] == 8
     assert list(clf.named_encoders_) == ["text", "tabular"]
     assert clf.get_modalities() == {"text": TEXT, "tabular": TABULAR}
@@ -97,6 +97,30 @@ def test_grid_search_and_late_fusion_member(data):
     assert late.predict_proba(X).shape == (len(X), 2)
 
 
+def test_branch_names_alike_after_sanitising_stay_apart():
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    reg = KerasFusionRegressor([("a b", "passthrough", [0]), ("a_b", "passthrough", [1, 2, 3])],
+                               hidden_layers=(4,), epochs=1, random_state=0).fit(X, X[:, 0])
+    assert reg.n_branch_features_ == {"a b": 1, "a_b": 3}
+    assert sorted(i.name for i in reg.model_.inputs) == ["branch0_a_b", "branch1_a_b"]
+
+
+def test_small_tensorflow_fits_train_eagerly_and_leave_no_mode_behind():
+    keras = pytest.importorskip("keras")
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    reg = KerasFusionRegressor([("x", "passthrough", [0, 1])], hidden_layers=(4,), epochs=2,
+                               batch_size=32, warm_start=True, random_state=0).fit(X, X[:, 0])
+    # whatever the first fit did, the next (warm) one makes its own train function
+    assert reg.model_.run_eagerly is False
+    if keras.backend.backend() == "tensorflow":
+        assert reg.model_.train_function is None
+    reg.set_params(epochs=40).fit(X, X[:, 0])  # 80 steps: traced
+    assert reg.model_.train_function is not None
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: inputs changed since fit \(the "
+                       r"model was fitted on branches \['x'\]\); set warm_start=False"):
+        reg.set_params(inputs=[("y", "passthrough", [0, 1])]).fit(X, X[:, 0])
+
+
 def test_errors_name_the_branch(data):
     X, y = data
     with pytest.raises(ValueError, match=r"KerasFusionClassifier: inputs must be a non-empty "
@@ -105,6 +129,14 @@ def test_errors_name_the_branch(data):
     with pytest.raises(TypeError, match=r"KerasFusionClassifier: branch 'model' must have a "
                        r"scikit-learn transformer \(fit and transform\) or 'passthrough'"):
         KerasFusionClassifier([("model", LogisticRegression(), ["Age"])]).fit(X, y)
+    with pytest.raises(TypeError, match=r"KerasFusionClassifier: branch 'scaled' must have a "
+                       r"scikit-learn transformer"):
+        KerasFusionClassifier([("scaled", StandardScaler, ["Age"])]).fit(X, y)
+    one_class = KerasFusionClassifier([("age", "passthrough", ["Age"])], epochs=1)
+    with pytest.raises(ValueError, match="one class"):
+        one_class.fit(X, np.zeros(len(X), dtype=int))
+    with pytest.raises(NotFittedError):
+        one_class.get_modalities()
     with pytest.raises(ValueError, match=r"KerasFusionClassifier: inputs names must be unique"):
         KerasFusionClassifier([("a", "passthrough", ["Age"]), ("a", "passthrough", ["Age"])]).fit(X, y)
     with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'age' has NaN or "

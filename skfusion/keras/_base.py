@@ -221,7 +221,9 @@ class _BaseKerasEstimator(BaseEstimator):
             # a failed fresh fit leaves no half state (new n_features_in_ over
             # an old model); a failed warm start keeps the model it had
             if not warm:
-                for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+                # fitted attributes, public and private (``_columns_``)
+                for name in [k for k in vars(self)
+                             if k.endswith("_") and not k.startswith("__") and not k.endswith("__")]:
                     delattr(self, name)
             raise
 
@@ -248,8 +250,11 @@ class _BaseKerasEstimator(BaseEstimator):
             finally:
                 if eager:
                     # predictions are traced whatever the fit was, so a model
-                    # predicts the same before and after a pickle round trip
+                    # predicts the same before and after a pickle round trip;
+                    # Keras keeps the functions it made, so a later (warm
+                    # start) fit decides afresh only without them
                     self.model_.run_eagerly = False
+                    self.model_.train_function = self.model_.test_function = None
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
@@ -262,8 +267,10 @@ class _BaseKerasEstimator(BaseEstimator):
         ``compile__run_eagerly`` says otherwise."""
         if keras.backend.backend() != "tensorflow" or "run_eagerly" in self._routed("compile"):
             return False
-        steps = -(-n_rows // int(self.batch_size)) * int(self.epochs)
-        return steps <= _EAGER_STEPS
+        fit = self._routed("fit")
+        epochs = int(fit.get("epochs", self.epochs))
+        per_epoch = fit.get("steps_per_epoch") or -(-n_rows // int(fit.get("batch_size", self.batch_size)))
+        return int(per_epoch) * epochs <= _EAGER_STEPS
 
     def _check_params(self, keras):
         """Checks across parameters; the routed ones by default."""

@@ -52,7 +52,8 @@ class _KerasFusion:
         for name, encoder, _ in branches:
             if isinstance(encoder, str) and encoder == "passthrough":
                 continue
-            if not (hasattr(encoder, "fit") and hasattr(encoder, "transform")):
+            if isinstance(encoder, type) or not (hasattr(encoder, "fit")
+                                                 and hasattr(encoder, "transform")):
                 raise TypeError(
                     f"{owner}: branch {name!r} must have a scikit-learn transformer "
                     f"(fit and transform) or 'passthrough' as its encoder, got {encoder!r}."
@@ -69,6 +70,15 @@ class _KerasFusion:
             self._columns_ = [resolve_columns(owner, b, X, kind="branch") for b in self.inputs]
             encoders = {}
         else:
+            fitted = list(self.n_branch_features_)
+            if [b[0] for b in self.inputs] != fitted or any(
+                (isinstance(e, str)) != (name not in self.named_encoders_)
+                for name, e, _ in self.inputs
+            ):
+                raise ValueError(
+                    f"{owner}: inputs changed since fit (the model was fitted on "
+                    f"branches {fitted}); set warm_start=False to fit afresh."
+                )
             # a branch's missing column, named, before scikit-learn's generic check
             for (name, _, _), columns in zip(self.inputs, self._columns_):
                 check_columns_present(owner, f"branch {name!r}", columns, X, when="predict")
@@ -84,11 +94,11 @@ class _KerasFusion:
                 encoders[name] = encoder
             else:
                 block = self.named_encoders_[name].transform(part)
-            blocks[_input_name(name)] = _as_input(owner, name, block, reset)
+            blocks[_input_name(len(blocks), name)] = _as_input(owner, name, block, reset)
         if reset:
             self.named_encoders_ = Bunch(**encoders)
-            self.n_branch_features_ = {name: blocks[_input_name(name)].shape[1]
-                                       for name, _, _ in self.inputs}
+            self.n_branch_features_ = {name: block.shape[1]
+                                       for (name, _, _), block in zip(self.inputs, blocks.values())}
         return blocks
 
     def _build_model(self, x, y):
@@ -132,17 +142,21 @@ class _KerasFusion:
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        encoders = [e for _, e, _ in self.inputs if not isinstance(e, str)] if isinstance(
-            self.inputs, list) else []
-        tags.input_tags.string = any(e.__sklearn_tags__().input_tags.string for e in encoders
-                                     if hasattr(e, "__sklearn_tags__"))
+        string = False
+        # malformed inputs are fit's to report, with a clear message
+        for branch in self.inputs if isinstance(self.inputs, list) else []:
+            encoder = branch[1] if isinstance(branch, (tuple, list)) and len(branch) > 1 else None
+            if hasattr(encoder, "__sklearn_tags__") and not isinstance(encoder, type):
+                string = string or encoder.__sklearn_tags__().input_tags.string
+        tags.input_tags.string = string
         tags.input_tags.allow_nan = False
         return tags
 
 
-def _input_name(name):
-    """The Keras input (and key) of a branch: a name every backend accepts."""
-    return "branch_" + re.sub(r"\W+", "_", name).strip("_")[:40]
+def _input_name(position, name):
+    """The Keras input (and key) of a branch: a name every backend accepts,
+    unique by the branch's position, readable by its (sanitised) name."""
+    return f"branch{position}_" + re.sub(r"\W+", "_", name).strip("_")[:40]
 
 
 def _as_input(owner, name, block, reset):
@@ -171,18 +185,20 @@ def _as_input(owner, name, block, reset):
 
 _FUSION_DOC = """
     inputs : list of (name, encoder, columns) triples
-        The branches, as in a :class:`~sklearn.compose.ColumnTransformer`:
-        ``columns`` of X (names, positions, a slice or a callable) through
-        ``encoder`` (any scikit-learn transformer, such as
+        The branches, written as a :class:`~sklearn.compose.ColumnTransformer`'s
+        transformers: ``columns`` of X (names, positions, a slice or a
+        callable) through ``encoder`` (any scikit-learn transformer, such as
         :class:`~skfusion.encoders.TextEncoder`, or ``"passthrough"`` for
-        numeric columns), each branch its own input of the Keras model. The
-        encoders are fitted on the training rows and frozen.
+        numeric columns; ``"drop"`` is not accepted), each branch its own
+        input of the Keras model. The encoders are fitted on the training
+        rows and frozen.
 
     fusion : {"concat", "shared"}, default="concat"
         How the branches meet: ``"concat"`` concatenates them before the
         hidden layers; ``"shared"`` first applies one Dense layer, the same
-        weights for every branch (the width of the first hidden layer), then
-        concatenates (branches of one width only).
+        weights for every branch, then concatenates (branches of one width
+        only). That shared layer takes the first entry of ``hidden_layers``
+        (without dropout); the other entries follow the concatenation.
 """
 
 
@@ -193,7 +209,7 @@ class KerasFusionClassifier(_KerasFusion, KerasMLPClassifier):
     branches are fused inside the network, followed by dense layers and the
     head the target needs: softmax and cross-entropy for class labels, one
     sigmoid per label and binary cross-entropy for a 2-D 0/1 y
-    (multi-label), as in the multi-label early-fusion seed. Everything else
+    (multi-label). Everything else
     is :class:`~skfusion.keras.KerasMLPClassifier`'s (routed ``optimizer__``
     / ``compile__`` / ``fit__`` parameters, ``random_state``, early stopping,
     pickling, thread limits).
@@ -201,7 +217,8 @@ class KerasFusionClassifier(_KerasFusion, KerasMLPClassifier):
     Parameters
     ----------{_FUSION_DOC}
     hidden_layers : sequence of int, default=(128,)
-        Units of each dense layer after the fusion.
+        Units of each dense layer after the fusion (with ``fusion="shared"``,
+        the first is the shared layer's).
 
     activation, dropout, optimizer, learning_rate, epochs, batch_size, \
 validation_split, early_stopping, class_weight, warm_start, random_state, \
@@ -301,7 +318,8 @@ class KerasFusionRegressor(_KerasFusion, KerasMLPRegressor):
     Parameters
     ----------{_FUSION_DOC}
     hidden_layers : sequence of int, default=(128,)
-        Units of each dense layer after the fusion.
+        Units of each dense layer after the fusion (with ``fusion="shared"``,
+        the first is the shared layer's).
 
     activation, dropout, optimizer, learning_rate, epochs, batch_size, \
 validation_split, early_stopping, warm_start, random_state, verbose, \
