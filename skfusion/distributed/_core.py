@@ -109,9 +109,8 @@ def _default_dtype(estimator, method):
     classes = getattr(estimator, "classes_", None)
     if method != "predict" or not is_classifier(estimator) or classes is None:
         return np.dtype("float64")
-    if isinstance(classes, list):
-        classes = np.concatenate([np.asarray(c, dtype=object) for c in classes])
-        classes = np.asarray(classes.tolist())
+    if isinstance(classes, list):  # every output's labels in one column type
+        classes = np.concatenate(classes)
     elif _multilabel(estimator):
         return np.dtype("int64")
     # what pandas makes of the labels: str for strings in pandas 3

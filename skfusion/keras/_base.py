@@ -9,6 +9,7 @@ import functools
 import inspect
 import os
 import random
+import re
 import tempfile
 from numbers import Integral, Real
 
@@ -404,6 +405,12 @@ class _BaseKerasEstimator(BaseEstimator):
             state = dict(state)
             state["model_"] = _model_from_bytes(keras, state["model_"], self._custom_objects())
         super().__setstate__(state)
+
+
+def layer_tag(prefix, name):
+    """A layer name Keras accepts on every backend, made unique by ``prefix``
+    and readable by the (sanitised) task or branch name."""
+    return f"{prefix}_" + re.sub(r"\W+", "_", str(name)).strip("_")[:40]
 
 
 def target_array(y, owner, expected="1-D (one target) or 2-D (one column per output)"):

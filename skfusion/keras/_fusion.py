@@ -1,8 +1,6 @@
 """End-to-end multi-modal Keras models over ``(name, encoder, columns)``
 branches: each branch its own model input, fused inside the network."""
 
-import re
-
 import numpy as np
 from scipy import sparse
 from sklearn.base import clone
@@ -11,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils._columns import check_columns_present, check_X, resolve_columns, select
 from ..utils._sklearn_compat import StrOptions
-from ._base import import_keras
+from ._base import import_keras, layer_tag
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
 
 
@@ -94,7 +92,7 @@ class _KerasFusion:
                 encoders[name] = encoder
             else:
                 block = self.named_encoders_[name].transform(part)
-            blocks[_input_name(len(blocks), name)] = _as_input(owner, name, block, reset)
+            blocks[layer_tag(f"branch{len(blocks)}", name)] = _as_input(owner, name, block, reset)
         if reset:
             self.named_encoders_ = Bunch(**encoders)
             self.n_branch_features_ = {name: block.shape[1]
@@ -107,7 +105,7 @@ class _KerasFusion:
         branches = list(inputs.values())
         hidden_layers = [int(u) for u in self.hidden_layers]
         if self.fusion == "shared":
-            widths = {name: int(block.shape[1]) for name, block in zip(self.n_branch_features_, x.values())}
+            widths = dict(self.n_branch_features_)
             if len(set(widths.values())) > 1:
                 raise ValueError(
                     f"{type(self).__name__}: fusion='shared' applies one Dense layer to "
@@ -117,13 +115,8 @@ class _KerasFusion:
             units = hidden_layers.pop(0) if hidden_layers else widths[next(iter(widths))]
             shared = keras.layers.Dense(units, activation=self.activation, name="shared")
             branches = [shared(branch) for branch in branches]
-        hidden = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
-        for units in hidden_layers:
-            hidden = keras.layers.Dense(units, activation=self.activation)(hidden)
-            if self.dropout:
-                hidden = keras.layers.Dropout(self.dropout)(hidden)
-        outputs = keras.layers.Dense(self._output_units(), activation=self._output_activation())(hidden)
-        return keras.Model(inputs, outputs)
+        fused = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
+        return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers))
 
     def get_modalities(self):
         """The columns of X each branch sees, by branch name.
@@ -151,12 +144,6 @@ class _KerasFusion:
         tags.input_tags.string = string
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _input_name(position, name):
-    """The Keras input (and key) of a branch: a name every backend accepts,
-    unique by the branch's position, readable by its (sanitised) name."""
-    return f"branch{position}_" + re.sub(r"\W+", "_", name).strip("_")[:40]
 
 
 def _as_input(owner, name, block, reset):

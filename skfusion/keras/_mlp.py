@@ -48,13 +48,16 @@ class _BaseKerasMLP(_BaseKerasEstimator):
     def _build_model(self, x, y):
         keras = import_keras(type(self).__name__)
         inputs = keras.Input(shape=(x.shape[1],))
-        hidden = inputs
-        for units in self.hidden_layers:
+        return keras.Model(inputs, self._dense_head(keras, inputs, self.hidden_layers))
+
+    def _dense_head(self, keras, hidden, hidden_layers):
+        """``hidden_layers`` dense layers (each followed by dropout) and the
+        output layer the target needs, on top of ``hidden``."""
+        for units in hidden_layers:
             hidden = keras.layers.Dense(int(units), activation=self.activation)(hidden)
             if self.dropout:
                 hidden = keras.layers.Dropout(self.dropout)(hidden)
-        outputs = keras.layers.Dense(self._output_units(), activation=self._output_activation())(hidden)
-        return keras.Model(inputs, outputs)
+        return keras.layers.Dense(self._output_units(), activation=self._output_activation())(hidden)
 
 
 class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):

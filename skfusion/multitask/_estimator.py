@@ -9,10 +9,10 @@ from sklearn.base import clone
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..keras._base import _BaseKerasEstimator, import_keras
+from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
 from ..utils._columns import check_columns_present, check_X, select
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._heads import KINDS, check_loss_weights, keras_objects, layer_tag, parse_tasks
+from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
 
 #: short names of the per-task metrics in ``history_``
 _METRIC_NAMES = {

@@ -6,11 +6,12 @@ Also the learned homoscedastic task weighting of Kendall, Gal & Cipolla
 """
 
 import functools
-import re
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, r2_score
+
+from ..keras._base import layer_tag
 
 #: the task kinds, in the order error messages list them
 KINDS = ("binary", "multiclass", "multilabel", "regression")
@@ -244,12 +245,6 @@ class RegressionHead(_Head):
 
     def score(self, y_true, output):
         return float(r2_score(np.asarray(y_true, dtype=np.float64), self.decode(output)))
-
-
-def layer_tag(prefix, name):
-    """A layer name Keras accepts on every backend, made unique by ``prefix``
-    and readable by the (sanitised) task or branch name."""
-    return f"{prefix}_" + re.sub(r"\W+", "_", str(name)).strip("_")[:40]
 
 
 HEADS = {
