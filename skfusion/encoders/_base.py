@@ -133,6 +133,13 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         return self._encode_cached(items, EmbeddingCache(location, self._cache_namespace()))
 
     def _encode_cached(self, items, cache):
+        if not items:
+            return np.empty((0, self.n_features_out_), dtype=np.float32)
+        return np.stack(self._cached(items, cache, self._encode_batched)).astype(np.float32, copy=False)
+
+    def _cached(self, items, cache, encode):
+        """``encode``'s output per item (a list, in order), through ``cache``:
+        only the distinct items no process has stored are encoded."""
         keys = [hashlib.blake2b(self._item_digest(item), digest_size=20).hexdigest() for item in items]
         found = cache.get_many(keys)
         missing = {}
@@ -143,23 +150,14 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             # processes sharing the cache (workers of one search) claim what
             # they encode: each distinct input is encoded once, side by side
             with cache.claim(list(missing)) as (mine, theirs):
-                self._encode_into(cache, found, mine, missing)
+                _encode_into(cache, found, mine, missing, encode)
             found.update(cache.get_many([k for k in missing if k not in found]))
             waiting = [k for k in theirs if k not in found]
             if waiting:
                 found.update(cache.wait_for(waiting))
             # claimed by a process that went away without writing them
-            self._encode_into(cache, found, [k for k in missing if k not in found], missing)
-        if not items:
-            return np.empty((0, self.n_features_out_), dtype=np.float32)
-        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
-
-    def _encode_into(self, cache, found, keys, items):
-        """Encode ``items[k]`` for ``keys``, store them, add them to ``found``."""
-        if keys:
-            vectors = self._encode_batched([items[k] for k in keys])
-            cache.put_many(keys, vectors)
-            found.update(zip(keys, vectors))
+            _encode_into(cache, found, [k for k in missing if k not in found], missing, encode)
+        return [found[k] for k in keys]
 
     def _encode_batched(self, items):
         if not items:
@@ -242,6 +240,14 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _encode_into(cache, found, keys, items, encode):
+    """Encode ``items[k]`` for ``keys``, store them, add them to ``found``."""
+    if keys:
+        vectors = encode([items[k] for k in keys])
+        cache.put_many(keys, vectors)
+        found.update(zip(keys, vectors))
 
 
 def _one_column(X, owner):

@@ -1,16 +1,19 @@
 """Text embeddings from a Hugging Face ``transformers`` model on torch."""
 
 import contextlib
+import functools
 import os
-from numbers import Integral
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..utils._cache import file_digest
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._cache import EmbeddingCache, cache_location, file_digest, fingerprint
 from ..utils._optional import import_optional
-from ..utils._runtime import thread_budget, torch_threads
+from ..utils._runtime import process_default, thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ._base import _BaseEncoder, register_encoder
 
@@ -81,6 +84,34 @@ class TextEncoder(_BaseEncoder):
     revision : str or None, default=None
         Hub revision (branch, tag or commit) when ``model`` is a hub name.
 
+    trainable : bool or int, default=False
+        How much of the transformer trains when this encoder is a branch of
+        :class:`~skfusion.keras.KerasFusionClassifier`,
+        :class:`~skfusion.keras.KerasFusionRegressor` or
+        :class:`~skfusion.multitask.MultiTaskKerasEstimator`: False keeps it
+        frozen (the branch gets these embeddings), True trains every layer
+        and the token embeddings, an int k trains the top k transformer
+        layers. The frozen bottom of a partly trainable branch is computed
+        once per distinct text (and stored in ``cache``), so its epochs run
+        only the top k layers. Local BERT-family checkpoints (such as
+        all-MiniLM-L6-v2) can be trained. In a ColumnTransformer or
+        ``transform`` the encoder is always frozen, whatever this says.
+
+    learning_rate_multiplier : float, default=1.0
+        The trainable pretrained layers learn at the model's learning rate
+        times this (a small factor keeps a pretrained transformer from being
+        wrecked by a learning rate chosen for freshly initialised layers).
+
+    layer_decay : float, default=1.0
+        Layer-wise learning-rate decay: each trainable layer learns at this
+        factor times the rate of the layer above it (the top layer at
+        ``learning_rate_multiplier``, the token embeddings lowest).
+
+    lora_rank : int or None, default=None
+        Train the trainable layers through low-rank adapters of this rank on
+        their query and value projections (LoRA, Hu et al. 2021) instead of
+        their full weights, which stay frozen.
+
     Attributes
     ----------
     n_features_out_ : int
@@ -117,6 +148,8 @@ class TextEncoder(_BaseEncoder):
     # parameters that change the embeddings (not batch_size, device, progress, cache)
     _output_params = ("pooling", "normalize", "max_length", "half", "revision")
     _load_params = ("device", "half")
+    # how a Keras branch trains this encoder; frozen features ignore them
+    _branch_params = ("trainable", "learning_rate_multiplier", "layer_decay", "lora_rank")
 
     _parameter_constraints: dict = {
         "model": [str, os.PathLike],
@@ -130,6 +163,10 @@ class TextEncoder(_BaseEncoder):
         "cache": [str, os.PathLike, None, HasMethods(["cache"])],
         "progress": ["boolean"],
         "revision": [str, None],
+        "trainable": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "learning_rate_multiplier": [Interval(Real, 0, None, closed="neither")],
+        "layer_decay": [Interval(Real, 0, 1, closed="right")],
+        "lora_rank": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -146,6 +183,10 @@ class TextEncoder(_BaseEncoder):
         cache=None,
         progress=False,
         revision=None,
+        trainable=False,
+        learning_rate_multiplier=1.0,
+        layer_decay=1.0,
+        lora_rank=None,
     ):
         self.model = model
         self.pooling = pooling
@@ -158,6 +199,10 @@ class TextEncoder(_BaseEncoder):
         self.cache = cache
         self.progress = progress
         self.revision = revision
+        self.trainable = trainable
+        self.learning_rate_multiplier = learning_rate_multiplier
+        self.layer_decay = layer_decay
+        self.lora_rank = lora_rank
 
     def _check_item(self, item, row):
         if isinstance(item, str):
@@ -205,8 +250,82 @@ class TextEncoder(_BaseEncoder):
         model.eval().to(device)
         if self.half:
             model.half()
+        positions = getattr(model.config, "max_position_embeddings", None)
         return {"model": model, "tokenizer": tokenizer, "device": device,
-                "dim": int(model.config.hidden_size)}
+                "dim": int(model.config.hidden_size), "positions": positions}
+
+    def _token_ids(self, texts):
+        """Each text's token ids, truncated to ``max_length``."""
+        tokenizer = self._loaded_model["tokenizer"]
+        return tokenizer(list(texts), truncation=True, max_length=self.max_length,
+                         padding=False, return_attention_mask=False)["input_ids"]
+
+    def token_states(self, texts, layer):
+        """Each text's token states after the first ``layer`` transformer
+        layers (0: the embeddings' output), the frozen input of a branch that
+        trains the layers above.
+
+        Stored in ``cache`` (keyed on the model, ``max_length``, the layer and
+        each text), so a grid search or cross-validation computes each
+        distinct text's states once.
+
+        Parameters
+        ----------
+        texts : list of str
+            Texts, checked as in ``transform``.
+
+        layer : int
+            How many transformer layers to run.
+
+        Returns
+        -------
+        states : list of ndarray of shape (n_tokens, hidden_size), float32
+            One array per text, its real tokens only (no padding).
+        """
+        check_is_fitted(self, "n_features_out_")
+        for row, item in enumerate(texts):
+            self._check_item(item, row)
+        self._ensure_loaded()
+        location = cache_location(self.cache)
+        if location is None:
+            location = process_default("cache")
+        encode = functools.partial(self._states, layer=layer)
+        if location is None:
+            return encode(list(texts))
+        namespace = fingerprint("TextEncoder.token_states", self._model_identity(),
+                                self.max_length, self.revision, layer)
+        return self._cached(list(texts), EmbeddingCache(location, namespace), encode)
+
+    def _states(self, texts, layer):
+        """The torch model's token states after ``layer`` layers: the forward
+        stops there (a hook on that layer), so the layers above cost nothing."""
+        torch = import_optional("torch", owner="TextEncoder")
+        loaded = self._loaded_model
+        model, tokenizer, device = loaded["model"], loaded["tokenizer"], loaded["device"]
+        stop = model.embeddings if layer == 0 else model.encoder.layer[layer - 1]
+        encoded = self._token_ids(texts)
+        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
+        out = [None] * len(texts)
+
+        def capture(module, args, output):
+            raise _Reached(output[0] if isinstance(output, tuple) else output)
+
+        handle = stop.register_forward_hook(capture)
+        try:
+            with torch_threads(torch, thread_budget(self.n_threads)), torch.inference_mode():
+                for batch in self._batches(order, desc="TextEncoder states"):
+                    padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]},
+                                           return_tensors="pt")
+                    padded = {k: v.to(device) for k, v in padded.items()}
+                    try:
+                        model(**padded)
+                    except _Reached as reached:
+                        states = reached.output.float().cpu().numpy()
+                    for j, i in enumerate(batch):
+                        out[i] = states[j, :len(encoded[i])].copy()
+        finally:
+            handle.remove()
+        return out
 
     def _encode(self, texts):
         torch = import_optional("torch", owner="TextEncoder")
@@ -249,6 +368,14 @@ def _loading_bars(transformers, *, show):
         hf_logging.enable_progress_bar()
         if hub_disabled:
             hub.disable_progress_bars()
+
+
+class _Reached(Exception):
+    """Carries a layer's output out of a forward stopped at that layer."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
 
 
 def _pool(torch, states, mask, pooling):

@@ -460,7 +460,7 @@ class EmbeddingCache:
             for path in sorted(self.directory.glob("*.npz")):
                 if path.name not in names:
                     with np.load(path) as shard:
-                        index.update(zip(shard["keys"].tolist(), shard["vectors"]))
+                        index.update(zip(shard["keys"].tolist(), _rows(shard)))
                     names.add(path.name)
         return index
 
@@ -483,22 +483,38 @@ class EmbeddingCache:
         return {k: index[k] for k in keys if k in index}
 
     def put_many(self, keys, vectors):
-        """Store ``vectors`` (one row per key) as a new shard."""
+        """Store ``vectors`` (one per key: a row of a matrix, or arrays whose
+        first dimension varies, such as token states) as a new shard."""
         if not len(keys):
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        ragged = not isinstance(vectors, np.ndarray) and len({np.shape(v) for v in vectors}) > 1
+        if ragged:
+            arrays = {"vectors": np.concatenate(vectors),
+                      "lengths": np.asarray([len(v) for v in vectors], dtype=np.int64)}
+        else:
+            vectors = np.asarray(vectors)
+            arrays = {"vectors": vectors}
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=np.asarray(keys, dtype="U"), vectors=np.asarray(vectors))
+                np.savez(f, keys=np.asarray(keys, dtype="U"), **arrays)
             final = self.directory / f"{fingerprint(keys)}.npz"
             os.replace(tmp, final)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
-        index.update(zip(list(keys), np.asarray(vectors)))
+        index.update(zip(list(keys), vectors))
         names.add(final.name)
+
+
+def _rows(shard):
+    """A shard's vectors, one per key (split back when stored ragged)."""
+    vectors = shard["vectors"]
+    if "lengths" not in shard.files:
+        return vectors
+    return np.split(vectors, np.cumsum(shard["lengths"])[:-1])
 
 
 def cache_location(cache):
