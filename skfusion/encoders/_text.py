@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._cache import EmbeddingCache, cache_location, file_digest, fingerprint

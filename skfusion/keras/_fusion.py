@@ -11,10 +11,16 @@ from ..encoders._base import _one_column
 from ..utils._columns import check_columns_present, check_X, resolve_columns, select
 from ..utils._sklearn_compat import StrOptions
 from . import _bert
-from ._base import _limited_threads, _pad_rows, import_keras, layer_tag
+from ._base import _limited_threads, _pad_rows, _take, import_keras, layer_tag
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
-from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batches, \
-    row_lengths, sequence_dataset
+from ._sequences import (
+    TokenSequences,
+    batch_inputs,
+    has_sequences,
+    length_batches,
+    row_lengths,
+    sequence_dataset,
+)
 
 
 class _KerasFusion:
@@ -177,7 +183,7 @@ class _KerasFusion:
             shared = keras.layers.Dense(units, activation=self.activation, name="shared")
             branches = [shared(branch) for branch in branches]
         fused = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
-        return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers))
+        return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
 
     def _build_optimizer(self, keras):
         optimizer = super()._build_optimizer(keras)
@@ -211,7 +217,7 @@ class _KerasFusion:
                 # full batches only: a traced step meets one shape per length
                 batch = _pad_rows(keras, batch_inputs(x, rows), self.batch_size)
                 out = self.model_.predict_on_batch(batch)
-                parts.append(keras.tree.map_structure(lambda a, n=len(rows): a[:n], out))
+                parts.append(_take(keras, out, slice(0, len(rows))))
                 order.append(rows)
         inverse = np.argsort(np.concatenate(order))
         return keras.tree.map_structure(

@@ -48,16 +48,24 @@ class _BaseKerasMLP(_BaseKerasEstimator):
     def _build_model(self, x, y):
         keras = import_keras(type(self).__name__)
         inputs = keras.Input(shape=(x.shape[1],))
-        return keras.Model(inputs, self._dense_head(keras, inputs, self.hidden_layers))
+        return keras.Model(inputs, self._dense_head(keras, inputs, self.hidden_layers, y))
 
-    def _dense_head(self, keras, hidden, hidden_layers):
+    def _dense_head(self, keras, hidden, hidden_layers, y):
         """``hidden_layers`` dense layers (each followed by dropout) and the
-        output layer the target needs, on top of ``hidden``."""
+        output layer the target ``y`` needs, on top of ``hidden``."""
         for units in hidden_layers:
             hidden = keras.layers.Dense(int(units), activation=self.activation)(hidden)
             if self.dropout:
                 hidden = keras.layers.Dropout(self.dropout)(hidden)
-        return keras.layers.Dense(self._output_units(), activation=self._output_activation())(hidden)
+        bias = self._output_bias(y)
+        return keras.layers.Dense(
+            self._output_units(), activation=self._output_activation(),
+            bias_initializer="zeros" if bias is None else keras.initializers.Constant(bias),
+        )(hidden)
+
+    def _output_bias(self, y):
+        """The output layer's initial bias, None for zeros."""
+        return None
 
 
 class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
@@ -520,6 +528,11 @@ class KerasMLPRegressor(RegressorMixin, _BaseKerasMLP):
 
     def _output_activation(self):
         return None
+
+    def _output_bias(self, y):
+        # predictions start at the targets' mean, not at 0: a rating of 1-5
+        # is learned in a few steps instead of a few epochs
+        return [float(v) for v in np.atleast_1d(np.mean(y, axis=0))]
 
     def _loss(self):
         return "mean_squared_error"
