@@ -178,6 +178,7 @@ def keras_objects():
                     if name in ("query", "value"):
                         if not layer.lora_enabled:
                             layer.enable_lora(self.lora_rank)
+                        layer.bias.trainable = False
                     else:
                         layer.trainable = False
 

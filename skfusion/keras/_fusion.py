@@ -2,6 +2,7 @@
 branches: each branch its own model input, fused inside the network."""
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils import Bunch
@@ -99,6 +100,7 @@ class _KerasFusion:
             if isinstance(encoder, str) and encoder == "passthrough":
                 block = part
             elif trains(encoder):
+                _texts(owner, name, part)  # missing texts, named by branch and row
                 if reset:
                     encoder = clone(encoder).fit(part)
                     encoders[name] = encoder
@@ -131,16 +133,7 @@ class _KerasFusion:
         """A trainable text branch's rows: token ids when it trains the
         embeddings, else the frozen bottom's token states (computed once per
         distinct text through the encoder's cache)."""
-        texts = _one_column(part, owner)
-        for row, text in enumerate(texts):
-            if not isinstance(text, str):
-                missing = text is None or (isinstance(text, float) and np.isnan(text))
-                raise ValueError(
-                    f"{owner}: branch {name!r}, row {row} of X is "
-                    f"{'missing (None/NaN)' if missing else f'a {type(text).__name__}'}, "
-                    "not a text; fill or drop missing texts first (an empty string "
-                    "is a valid text)."
-                )
+        texts = _texts(owner, name, part)
         start, _ = self._text_layers_[name]
         encoder._ensure_loaded()
         if start == 0:
@@ -252,6 +245,21 @@ class _KerasFusion:
         tags.input_tags.string = string
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _texts(owner, name, part):
+    """A trainable text branch's column as a list of str, or a clear error."""
+    texts = _one_column(part, owner)
+    for row, text in enumerate(texts):
+        if not isinstance(text, str):
+            missing = text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA
+            raise ValueError(
+                f"{owner}: branch {name!r}, row {row} of X is "
+                f"{'missing (None/NaN)' if missing else f'a {type(text).__name__}'}, "
+                "not a text; fill or drop missing texts first (an empty string is a "
+                "valid text)."
+            )
+    return texts
 
 
 def trains(encoder):
