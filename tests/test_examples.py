@@ -23,7 +23,8 @@ def run_example(name, *args, timeout=240):
 @pytest.mark.keras
 def test_early_fusion_multilabel_example_prints_per_label_scores():
     pytest.importorskip("keras")
-    out = run_example("early_fusion_multilabel.py", "--n-samples", "200", "--epochs", "2")
+    out = run_example("early_fusion_multilabel.py", "--n-samples", "200", "--epochs", "2",
+                      "--fine-tune", "1")
     labels = ["recommended", "five_stars", "dress", "top"]
 
     assert "200 REAL clothing reviews" in out
@@ -46,6 +47,13 @@ def test_early_fusion_multilabel_example_prints_per_label_scores():
         row = re.search(rf"^{blocks}\s+((?:\d\.\d{{3}}\s*){{5}})$", table, re.M)
         assert row, f"no F1 row for {blocks}"
         assert all(0 <= float(v) <= 1 for v in row.group(1).split())
+
+    # --fine-tune 1: the end-to-end model with MiniLM's top layer trained
+    if "all-MiniLM-L6-v2" in out:
+        assert "end to end, MiniLM top-1 layers fine-tuned" in out
+        row = re.search(r"^fine-tuned\s+((?:\d\.\d{3}\s*){5})$", out, re.M)
+        assert row and all(0 <= float(v) <= 1 for v in row.group(1).split())
+        assert re.search(r"fine-tuned vs frozen early fusion: [+-]\d\.\d{3} macro-F1", out)
 
 
 @pytest.mark.keras

@@ -178,6 +178,12 @@ class _KerasFusion:
         fused = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
         return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
 
+    def _eager_training(self, keras, n_rows):
+        # a transformer step is dear enough that tracing it always pays
+        if any(trains(encoder) for _, encoder, _ in self.inputs):
+            return False
+        return super()._eager_training(keras, n_rows)
+
     def _build_optimizer(self, keras):
         optimizer = super()._build_optimizer(keras)
         return _bert.scale_learning_rates(optimizer, getattr(self, "_learning_rate_multipliers_", {}))
