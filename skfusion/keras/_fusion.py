@@ -2,29 +2,20 @@
 branches: each branch its own model input, fused inside the network."""
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..encoders._base import _one_column
 from ..utils._columns import check_columns_present, check_X, resolve_columns, select
 from ..utils._sklearn_compat import StrOptions
-from . import _bert
-from ._base import _limited_threads, _pad_rows, _take, import_keras, layer_tag
+from ._base import import_keras, layer_tag
+from ._branches import TextBranches, trains
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
-from ._sequences import (
-    TokenSequences,
-    batch_inputs,
-    has_sequences,
-    length_batches,
-    row_lengths,
-    sequence_dataset,
-)
+from ._sequences import TokenSequences
 
 
-class _KerasFusion:
+class _KerasFusion(TextBranches):
     """What the fusion models add to the MLPs: X through the branches' encoders
     into one model input per branch, and the fusion of those inputs.
 
@@ -77,6 +68,7 @@ class _KerasFusion:
         X = check_X(owner, X)
         if reset:
             self._columns_ = [resolve_columns(owner, b, X, kind="branch") for b in self.inputs]
+            self._reset_text_branches()
             encoders = {}
         else:
             fitted = list(self.n_branch_features_)
@@ -93,21 +85,13 @@ class _KerasFusion:
                 check_columns_present(owner, f"branch {name!r}", columns, X, when="predict")
         validate_data(self, X, skip_check_array=True, reset=reset)
         blocks = {}
-        if reset:
-            self._text_layers_ = {}
         for (name, encoder, _), columns in zip(self.inputs, self._columns_):
             part = select(X, columns)
             if isinstance(encoder, str) and encoder == "passthrough":
                 block = part
             elif trains(encoder):
-                _texts(owner, name, part)  # missing texts, named by branch and row
                 if reset:
-                    encoder = clone(encoder).fit(part)
-                    encoders[name] = encoder
-                    config, _ = _bert.read_checkpoint(owner, name, encoder.model, weights=False)
-                    _bert.check_positions(owner, name, encoder, config)
-                    self._text_layers_[name] = (_bert.bottom_layer(owner, name, encoder, config),
-                                                int(config["num_hidden_layers"]))
+                    encoders[name] = encoder = self._fit_text_branch(owner, name, encoder, part)
                 else:
                     encoder = self.named_encoders_[name]
                 blocks[layer_tag(f"branch{len(blocks)}", name)] = self._token_inputs(
@@ -129,40 +113,11 @@ class _KerasFusion:
             }
         return blocks
 
-    def _token_inputs(self, owner, name, encoder, part):
-        """A trainable text branch's rows: token ids when it trains the
-        embeddings, else the frozen bottom's token states (computed once per
-        distinct text through the encoder's cache)."""
-        texts = _texts(owner, name, part)
-        start, _ = self._text_layers_[name]
-        encoder._ensure_loaded()
-        if start == 0:
-            arrays = [np.asarray(ids, dtype=np.int32) for ids in encoder._token_ids(texts)]
-        else:
-            arrays = encoder.token_states(texts, start)
-        return TokenSequences(arrays, encoder.max_length)
-
     def _build_model(self, x, y):
         keras = import_keras(type(self).__name__)
-        inputs, branches = {}, []
-        self._learning_rate_multipliers_ = {}
-        for ((name, encoder, _), (key, block)) in zip(self.inputs, x.items()):
-            if not isinstance(block, TokenSequences):
-                inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
-                branches.append(inputs[key])
-                continue
-            encoder = self.named_encoders_[name]
-            config, weights = _bert.read_checkpoint(type(self).__name__, name, encoder.model)
-            start, _ = self._text_layers_[name]
-            if start == 0:
-                inputs[key] = keras.Input(shape=(None,), dtype="int32", name=key)
-            else:
-                inputs[key] = keras.Input(shape=(None, encoder.n_features_out_), name=key)
-            inputs[f"{key}_mask"] = mask = keras.Input(shape=(None,), name=f"{key}_mask")
-            pooled, rates = _bert.text_tower(keras, encoder, key, inputs[key], mask,
-                                             config, weights, start)
-            self._learning_rate_multipliers_.update(rates)
-            branches.append(pooled)
+        inputs = {}
+        branches = [self._branch_input(keras, inputs, name, self.named_encoders_.get(name), key, block)
+                    for (name, _, _), (key, block) in zip(self.inputs, x.items())]
         hidden_layers = [int(u) for u in self.hidden_layers]
         if self.fusion == "shared":
             widths = dict(self.n_branch_features_)
@@ -178,52 +133,9 @@ class _KerasFusion:
         fused = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
         return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
 
-    def _eager_training(self, keras, n_rows):
-        # a transformer step is dear enough that tracing it always pays
-        if any(trains(encoder) for _, encoder, _ in self.inputs):
-            return False
-        return super()._eager_training(keras, n_rows)
-
-    def _build_optimizer(self, keras):
-        optimizer = super()._build_optimizer(keras)
-        return _bert.scale_learning_rates(optimizer, getattr(self, "_learning_rate_multipliers_", {}))
-
-    def _fit_kwargs(self, keras, x, y, sample_weight):
-        kwargs = super()._fit_kwargs(keras, x, y, sample_weight)
-        if not has_sequences(kwargs["x"]):
-            return kwargs
-        # text branches that train: batches of alike lengths, padded per batch
-        batch_size = kwargs.pop("batch_size")
-        shuffle = kwargs.pop("shuffle", True)
-        kwargs["x"] = sequence_dataset(keras, kwargs["x"], kwargs.pop("y"),
-                                       kwargs.pop("sample_weight"), batch_size, shuffle)
-        if kwargs.get("validation_data"):
-            x_val, y_val, *weights = kwargs["validation_data"]
-            kwargs["validation_data"] = sequence_dataset(
-                keras, x_val, y_val, weights[0] if weights else None, batch_size, False)
-        return kwargs
-
-    def _forward(self, X):
-        if not any(trains(encoder) for _, encoder, _ in self.inputs):
-            return super()._forward(X)
-        check_is_fitted(self, "model_")
-        keras = import_keras(type(self).__name__)
-        x = self._prepare_X(X, reset=False)
-        lengths = row_lengths(x)
-        parts, order = [], []
-        with _limited_threads(keras):
-            for rows in length_batches(lengths, self.batch_size, shuffle=False):
-                # full batches only: a traced step meets one shape per length
-                batch = _pad_rows(keras, batch_inputs(x, rows), self.batch_size)
-                out = self.model_.predict_on_batch(batch)
-                parts.append(_take(keras, out, slice(0, len(rows))))
-                order.append(rows)
-        inverse = np.argsort(np.concatenate(order))
-        return keras.tree.map_structure(
-            lambda *blocks: np.concatenate(blocks).astype(np.float64)[inverse], *parts)
-
-    def _custom_objects(self):
-        return {cls.__name__: cls for cls in _bert.keras_objects()}
+    def _trains_text(self):
+        return isinstance(self.inputs, list) and any(
+            trains(b[1]) for b in self.inputs if isinstance(b, (tuple, list)) and len(b) == 3)
 
     def get_modalities(self):
         """The columns of X each branch sees, by branch name.
@@ -251,29 +163,6 @@ class _KerasFusion:
         tags.input_tags.string = string
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _texts(owner, name, part):
-    """A trainable text branch's column as a list of str, or a clear error."""
-    texts = _one_column(part, owner)
-    for row, text in enumerate(texts):
-        if not isinstance(text, str):
-            missing = text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA
-            raise ValueError(
-                f"{owner}: branch {name!r}, row {row} of X is "
-                f"{'missing (None/NaN)' if missing else f'a {type(text).__name__}'}, "
-                "not a text; fill or drop missing texts first (an empty string is a "
-                "valid text)."
-            )
-    return texts
-
-
-def trains(encoder):
-    """Whether a branch's encoder is a text encoder that trains in the model."""
-    from ..encoders import TextEncoder
-
-    return isinstance(encoder, TextEncoder) and encoder.trainable is not False \
-        and encoder.trainable != 0
 
 
 def _as_input(owner, name, block, reset):

@@ -1,0 +1,143 @@
+"""What a Keras model with branches needs for text branches that train:
+the checks and inputs of such a branch, its BERT tower, per-layer learning
+rates, batches of alike lengths and the matching predict path. Shared by
+the KerasFusion models and MultiTaskKerasEstimator."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from ..encoders._base import _one_column
+from . import _bert
+from ._base import _limited_threads, _pad_rows, _take, import_keras
+from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batches, \
+    row_lengths, sequence_dataset
+
+
+def trains(encoder):
+    """Whether a branch's encoder is a text encoder that trains in the model."""
+    from ..encoders import TextEncoder
+
+    return isinstance(encoder, TextEncoder) and encoder.trainable is not False \
+        and encoder.trainable != 0
+
+
+class TextBranches:
+    """Mixin placed before the Keras base. The host calls
+    ``_reset_text_branches`` when a fit starts afresh, ``_fit_text_branch``
+    and ``_token_inputs`` while preparing X (a text
+    branch that trains enters the model as a :class:`TokenSequences`) and
+    ``_branch_input`` while building the model, and says with
+    ``_trains_text()`` whether any branch trains."""
+
+    def _trains_text(self):
+        raise NotImplementedError
+
+    def _fit_text_branch(self, owner, name, encoder, part):
+        """The branch's encoder, cloned and fitted, after the checks of its
+        checkpoint, depth and ``max_length``; records which layers train."""
+        _texts(owner, name, part)  # missing texts, named by branch and row
+        encoder = clone(encoder).fit(part)
+        config, _ = _bert.read_checkpoint(owner, name, encoder.model, weights=False)
+        _bert.check_positions(owner, name, encoder, config)
+        self._text_layers_[name] = _bert.bottom_layer(owner, name, encoder, config)
+        return encoder
+
+    def _token_inputs(self, owner, name, encoder, part):
+        """A trainable text branch's rows: token ids when it trains the
+        embeddings, else the frozen bottom's token states (computed once per
+        distinct text through the encoder's cache)."""
+        texts = _texts(owner, name, part)
+        start = self._text_layers_[name]
+        encoder._ensure_loaded()
+        if start == 0:
+            arrays = [np.asarray(ids, dtype=np.int32) for ids in encoder._token_ids(texts)]
+        else:
+            arrays = encoder.token_states(texts, start)
+        return TokenSequences(arrays, encoder.max_length)
+
+    def _branch_input(self, keras, inputs, name, encoder, key, block):
+        """Add the branch's model input(s) to ``inputs``; return the tensor
+        the branch gives: the input itself, or a text tower's pooled output."""
+        if self._text_layers_.get(name) is None or not isinstance(block, TokenSequences):
+            inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
+            return inputs[key]
+        config, weights = _bert.read_checkpoint(type(self).__name__, name, encoder.model)
+        start = self._text_layers_[name]
+        if start == 0:
+            inputs[key] = keras.Input(shape=(None,), dtype="int32", name=key)
+        else:
+            inputs[key] = keras.Input(shape=(None, encoder.n_features_out_), name=key)
+        inputs[f"{key}_mask"] = mask = keras.Input(shape=(None,), name=f"{key}_mask")
+        pooled, rates = _bert.text_tower(keras, encoder, key, inputs[key], mask,
+                                         config, weights, start)
+        self._learning_rate_multipliers_.update(rates)
+        return pooled
+
+    def _reset_text_branches(self):
+        """Called by the host when a fit starts afresh."""
+        self._text_layers_ = {}
+        self._learning_rate_multipliers_ = {}
+
+    def _eager_training(self, keras, n_rows):
+        # a transformer step is dear enough that tracing it always pays
+        if self._trains_text():
+            return False
+        return super()._eager_training(keras, n_rows)
+
+    def _build_optimizer(self, keras):
+        optimizer = super()._build_optimizer(keras)
+        return _bert.scale_learning_rates(optimizer, getattr(self, "_learning_rate_multipliers_", {}))
+
+    def _fit_kwargs(self, keras, x, y, sample_weight):
+        kwargs = super()._fit_kwargs(keras, x, y, sample_weight)
+        if not has_sequences(kwargs["x"]):
+            return kwargs
+        # text branches that train: batches of alike lengths, padded per batch
+        batch_size = kwargs.pop("batch_size")
+        shuffle = kwargs.pop("shuffle", True)
+        kwargs["x"] = sequence_dataset(keras, kwargs["x"], kwargs.pop("y"),
+                                       kwargs.pop("sample_weight"), batch_size, shuffle)
+        if kwargs.get("validation_data"):
+            x_val, y_val, *weights = kwargs["validation_data"]
+            kwargs["validation_data"] = sequence_dataset(
+                keras, x_val, y_val, weights[0] if weights else None, batch_size, False)
+        return kwargs
+
+    def _forward(self, X):
+        if not self._trains_text():
+            return super()._forward(X)
+        check_is_fitted(self, "model_")
+        keras = import_keras(type(self).__name__)
+        x = self._prepare_X(X, reset=False)
+        parts, order = [], []
+        with _limited_threads(keras):
+            for rows in length_batches(row_lengths(x), self.batch_size, shuffle=False):
+                # full batches only: a traced step meets one shape per length
+                batch = _pad_rows(keras, batch_inputs(x, rows), self.batch_size)
+                parts.append(_take(keras, self.model_.predict_on_batch(batch),
+                                   slice(0, len(rows))))
+                order.append(rows)
+        inverse = np.argsort(np.concatenate(order))
+        return keras.tree.map_structure(
+            lambda *blocks: np.concatenate(blocks).astype(np.float64)[inverse], *parts)
+
+    def _custom_objects(self):
+        objects = super()._custom_objects() or {}
+        return {**objects, **{cls.__name__: cls for cls in _bert.keras_objects()}}
+
+
+def _texts(owner, name, part):
+    """A trainable text branch's column as a list of str, or a clear error."""
+    texts = _one_column(part, owner)
+    for row, text in enumerate(texts):
+        if not isinstance(text, str):
+            missing = text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA
+            raise ValueError(
+                f"{owner}: branch {name!r}, row {row} of X is "
+                f"{'missing (None/NaN)' if missing else f'a {type(text).__name__}'}, "
+                "not a text; fill or drop missing texts first (an empty string is a "
+                "valid text)."
+            )
+    return texts
