@@ -262,3 +262,44 @@ def test_errors(bert, data, tmp_path):
         reg.predict(X.drop(columns="text"))
     with pytest.raises(ValueError, match="lora_rank"):
         regressor(bert, trainable=1, lora_rank=0).fit(X, y)
+
+
+def test_branch_parameters_are_nested_and_searchable(bert, data):
+    X, y = data
+    reg = regressor(bert, trainable=1, epochs=1)
+    params = reg.get_params()
+    assert params["text__trainable"] == 1 and params["text"] is reg.inputs[0][1]
+    assert "text__trainable" not in reg.get_params(deep=False)
+    reg.set_params(text__trainable=2, text__lora_rank=2, epochs=1)
+    assert reg.inputs[0][1].trainable == 2 and reg.inputs[0][1].lora_rank == 2
+    new = encoder(bert)
+    reg.set_params(text=new)
+    assert reg.inputs[0][1] is new and reg.inputs[1][0] == "age"
+    search = GridSearchCV(regressor(bert, epochs=1), {"text__trainable": [False, 1]}, cv=2,
+                          error_score="raise").fit(X, y)
+    assert search.best_params_["text__trainable"] in (False, 1)
+    fitted = [len(block_layers(search.best_estimator_.model_))]
+    assert fitted[0] == (1 if search.best_params_["text__trainable"] == 1 else 0)
+
+
+def test_multitask_shared_fine_tuned_text_extractor(bert, data):
+    from skfusion.multitask import MultiTaskKerasEstimator
+
+    X, y = data
+    Y = pd.DataFrame({"score": y, "positive": y > 0, "long": X["text"].str.len() > 30})
+    model = MultiTaskKerasEstimator(
+        {"score": "regression", "positive": "binary", "long": "binary"},
+        inputs=[("text", encoder(bert, trainable=2), "text"), ("age", "passthrough", ["age"])],
+        shared_layers=(8,), loss_weights={"score": 1.0, "positive": 0.5, "long": 0.8},
+        epochs=3, batch_size=16, learning_rate=1e-2, random_state=0,
+    ).fit(X, Y)
+    assert sorted(block_layers(model.model_)) == ["branch0_text_layer1", "branch0_text_layer2"]
+    assert {i.name for i in model.model_.inputs} == {"branch0_text", "branch0_text_mask",
+                                                   "branch1_age"}
+    _, weights = checkpoint(bert)
+    block = block_layers(model.model_)["branch0_text_layer2"]
+    assert all(changed(block, weights, 2).values())
+    pred = model.predict(X)
+    assert list(pred.columns) == ["score", "positive", "long"]
+    assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), pred)
+    assert model.get_params()["text__trainable"] == 2

@@ -192,7 +192,7 @@ def test_inputs_branches_with_a_head_on_a_branch():
     ).fit(X, Y)
     assert set(model.transformers_) == {"text", "body"}
     layers = {layer.name for layer in model.model_.layers}
-    assert {"branch0_text_input", "branch1_body_dense1", "task0_with_branch", "task2_with_branch"} <= layers
+    assert {"branch0_text", "branch1_body", "branch1_body_dense1", "task0_with_branch", "task2_with_branch"} <= layers
     assert model.model_.get_layer("branch1_body_dense1").units == 4
     assert model.model_.get_layer("branch0_text_dense0").units == 8
     pred = model.predict(X)
@@ -207,7 +207,7 @@ def test_passthrough_branch_and_array_X():
         {"price": "regression"}, inputs={"first": ([0, 1], "passthrough"), "rest": ([2, 3, 4], StandardScaler())},
         shared_layers=(4,), epochs=1, random_state=0,
     ).fit(X, Y)
-    assert model.model_.get_layer("branch0_first_input").output.shape[-1] == 2
+    assert model.model_.get_layer("branch0_first").output.shape[-1] == 2
     assert model.predict(X).shape == (40, 1)
 
 

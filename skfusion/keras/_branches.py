@@ -34,6 +34,68 @@ class TextBranches:
     def _trains_text(self):
         raise NotImplementedError
 
+    # -- nested parameters of the branches, as ColumnTransformer has them --
+
+    def _triples(self):
+        inputs = getattr(self, "inputs", None)
+        if isinstance(inputs, list) and all(
+                isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str)
+                for b in inputs):
+            return inputs
+        return []
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator; with ``deep``, each branch's encoder
+        as ``<branch>`` and its parameters as ``<branch>__<param>``
+        (``review__trainable``), so a grid search can reach them.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of the branches' encoders.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        if deep:
+            for name, encoder, _ in self._triples():
+                params[name] = encoder
+                if hasattr(encoder, "get_params") and not isinstance(encoder, type):
+                    params.update((f"{name}__{k}", v)
+                                  for k, v in encoder.get_params(deep=True).items())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, a branch's encoder (``review=...``) or its
+        parameters (``review__trainable=2``) included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        if "inputs" in params:
+            super().set_params(inputs=params.pop("inputs"))
+        names = [b[0] for b in self._triples()]
+        own = {k: params.pop(k) for k in list(params) if k.split("__")[0] in names}
+        if own:
+            inputs = [list(b) for b in self._triples()]
+            for key, value in own.items():
+                name, _, param = key.partition("__")
+                branch = inputs[names.index(name)]
+                if param:
+                    branch[1].set_params(**{param: value})  # in place, as Pipeline does
+                else:
+                    branch[1] = value
+            super().set_params(inputs=[tuple(b) for b in inputs])
+        return super().set_params(**params) if params else self
+
     def _fit_text_branch(self, owner, name, encoder, part):
         """The branch's encoder, cloned and fitted, after the checks of its
         checkpoint, depth and ``max_length``; records which layers train."""

@@ -93,6 +93,9 @@ def sequence_dataset(keras, x, y, sample_weight, batch_size, shuffle):
     """A ``keras.utils.PyDataset`` of (inputs, targets[, weights]) batches
     of alike lengths, re-drawn every epoch when ``shuffle``."""
 
+    if isinstance(y, list):
+        y = tuple(y)  # one target per output: tf.data wants a tuple
+
     class LengthBatches(keras.utils.PyDataset):
         def __init__(self):
             super().__init__()

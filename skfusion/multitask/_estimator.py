@@ -10,6 +10,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
+from ..keras._branches import TextBranches, trains
+from ..keras._sequences import TokenSequences
 from ..utils._columns import check_columns_present, check_X, select
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
@@ -32,7 +34,7 @@ def _has_classification_task(estimator):
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
 
-class MultiTaskKerasEstimator(_BaseKerasEstimator):
+class MultiTaskKerasEstimator(TextBranches, _BaseKerasEstimator):
     """One Keras model that learns several targets at once.
 
     A shared trunk of dense layers feeds one head per task: binary (a sigmoid
@@ -58,15 +60,22 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         encoder output the head reads beside the shared trunk (default: the
         trunk only), so a task can lean on the modality that matters to it.
 
-    inputs : dict or None, default=None
-        ``{branch: (columns, transformer)}`` or ``{branch: (columns,
-        transformer, layers)}``. Each branch's transformer (any scikit-learn
-        transformer, such as :class:`~skfusion.encoders.TextEncoder`,
-        :class:`~skfusion.encoders.TabularEncoder` or ``"passthrough"``) is
-        cloned and fitted on its columns of X; its output goes through dense
-        layers of widths ``layers`` (default: one layer as wide as the first
-        shared layer, 64 without shared layers) before the trunk. None: X is
-        numeric and feeds the trunk directly.
+    inputs : list of (name, encoder, columns) triples, dict or None, default=None
+        The branches, written as a :class:`~sklearn.compose.ColumnTransformer`'s
+        transformers (as in :class:`~skfusion.keras.KerasFusionClassifier`),
+        each its own input of the model. Each branch's encoder (any
+        scikit-learn transformer, such as
+        :class:`~skfusion.encoders.TabularEncoder`, or ``"passthrough"``) is
+        cloned and fitted on its columns of X; a
+        :class:`~skfusion.encoders.TextEncoder` with ``trainable`` set
+        becomes a transformer inside the model whose top layers train with
+        the heads (the seed's fine-tuned shared text extractor). The
+        branch's output goes through one dense layer as wide as the first
+        shared layer (64 without shared layers) before the trunk. The
+        encoders' parameters are searchable as ``<branch>__<param>``. The
+        older spelling ``{branch: (columns, encoder)}`` or ``{branch:
+        (columns, encoder, layers)}`` still works and sets the branch's dense
+        widths. None: X is numeric and feeds the trunk directly.
 
     shared_layers : tuple of int, default=(128, 64)
         Widths of the trunk's dense (ReLU) layers.
@@ -123,9 +132,10 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
     Attributes
     ----------
     model_ : keras.Model
-        The fitted model: one input (the branches' features side by side,
-        each sliced out by a ``branch<i>_<name>_input`` layer) and one output
-        per task, in the order of ``tasks``.
+        The fitted model: one input per branch (``branch<i>_<name>``; a
+        trainable text branch also has ``branch<i>_<name>_mask``), or one
+        input without ``inputs``, and one output per task, in the order of
+        ``tasks``.
 
     tasks_ : list of str
         Task names, in model output order.
@@ -171,7 +181,7 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
     _parameter_constraints: dict = {
         **_BaseKerasEstimator._parameter_constraints,
         "tasks": [dict],
-        "inputs": [dict, None],
+        "inputs": [list, dict, None],
         "shared_layers": [tuple, list],
         "task_layers": [tuple, list],
         "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
@@ -273,11 +283,29 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
             return {}
         if not self.inputs:
             raise ValueError(
-                f"{owner}: inputs is an empty dict; give at least one branch "
-                "{name: (columns, transformer)} or None to use X as it is."
+                f"{owner}: inputs is empty; give at least one (name, encoder, columns) "
+                "branch, or None to use X as it is."
             )
+        default = (self.shared_layers[0] if len(self.shared_layers) else 64,)
+        if isinstance(self.inputs, list):
+            if not all(isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str)
+                       for b in self.inputs):
+                raise ValueError(
+                    f"{owner}: inputs must be a list of (name, encoder, columns) triples, "
+                    f"as in a ColumnTransformer; got {self.inputs!r}."
+                )
+            names = [b[0] for b in self.inputs]
+            duplicated = sorted({n for n in names if names.count(n) > 1})
+            if duplicated:
+                raise ValueError(
+                    f"{owner}: inputs names must be unique, but {duplicated} appear more "
+                    f"than once in {names}."
+                )
+            specs = {name: (columns, encoder) for name, encoder, columns in self.inputs}
+        else:
+            specs = self.inputs
         branches = {}
-        for name, spec in self.inputs.items():
+        for name, spec in specs.items():
             if not isinstance(spec, tuple) or len(spec) not in (2, 3):
                 raise ValueError(
                     f"{owner}: inputs[{name!r}] must be a tuple (columns, transformer) "
@@ -288,7 +316,7 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
                 layers = tuple(layers[0])
                 _check_widths(owner, f"inputs[{name!r}] layers", layers)
             else:
-                layers = (self.shared_layers[0] if len(self.shared_layers) else 64,)
+                layers = default
             if not (transformer == "passthrough" or hasattr(transformer, "fit_transform")):
                 raise ValueError(
                     f"{owner}: inputs[{name!r}] has transformer {transformer!r}; give a "
@@ -296,6 +324,9 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
                 )
             branches[name] = (columns, transformer, layers)
         return branches
+
+    def _trains_text(self):
+        return any(trains(t) for _, t, _ in getattr(self, "_branches_", {}).values())
 
     def _check_Y(self, X, Y):
         owner = type(self).__name__
@@ -315,8 +346,8 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
     # -- the steps of the base's fit -------------------------------------
 
     def _prepare_X(self, X, *, reset):
-        """X as the model takes it: one float32 array, the branches' outputs
-        side by side (the model slices each branch back out)."""
+        """X as the model takes it: one float32 array per branch, keyed by
+        its model input (a trainable text branch: its token sequences)."""
         if not self._branches_:
             return super()._prepare_X(X, reset=reset)
         owner = type(self).__name__
@@ -327,9 +358,16 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         validate_data(self, X, skip_check_array=True, reset=reset)
         if reset:
             self.transformers_ = {}
-        blocks = []
-        for name, (columns, transformer, _) in self._branches_.items():
+            self._reset_text_branches()
+        blocks = {}
+        for i, (name, (columns, transformer, _)) in enumerate(self._branches_.items()):
             part = select(X, columns)
+            tag = layer_tag(f"branch{i}", name)
+            if trains(transformer):
+                if reset:
+                    self.transformers_[name] = self._fit_text_branch(owner, name, transformer, part)
+                blocks[tag] = self._token_inputs(owner, name, self.transformers_[name], part)
+                continue
             if transformer == "passthrough":
                 out = part
             elif reset:
@@ -347,28 +385,30 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
                     f"for {int((~np.isfinite(out).all(axis=1)).sum())} row(s); impute "
                     "them in the branch's transformer (e.g. TabularEncoder)."
                 )
-            blocks.append(out)
-        widths = np.cumsum([0] + [block.shape[1] for block in blocks])
+            blocks[tag] = out
+        widths = [self.transformers_[name].n_features_out_ if isinstance(b, TokenSequences)
+                  else b.shape[1] for name, b in zip(self._branches_, blocks.values())]
         if reset:
-            self._spans_ = list(zip(widths[:-1].tolist(), widths[1:].tolist()))
-        elif [b - a for a, b in self._spans_] != np.diff(widths).tolist():
+            self._widths_ = widths
+        elif self._widths_ != widths:
             raise ValueError(
-                f"{owner}: the branches now give {np.diff(widths).tolist()} features, "
-                f"not {[b - a for a, b in self._spans_]} as in fit; a transformer of "
-                "inputs changes its output width between fit and transform."
+                f"{owner}: the branches now give {widths} features, not "
+                f"{self._widths_} as in fit; a transformer of inputs changes its "
+                "output width between fit and transform."
             )
-        return np.hstack(blocks)
+        return blocks
 
     def _prepare_y(self, Y, *, reset):
         """One target array per task, encoded for its head."""
         return [head.encode(head.select(Y)) for head in self._heads_]
 
     def _build_model(self, x, y):
-        """The functional model: per branch a slice of the input and a dense
-        encoder, the shared trunk on their concatenation, a head per task."""
+        """The functional model: per branch its input (a trainable text
+        branch: its transformer layers, pooled) and a dense encoder, the
+        shared trunk on their concatenation, a head per task."""
         keras = import_keras(type(self).__name__)
         layers = keras.layers
-        TaskUncertainty, _, ColumnSlice = keras_objects()
+        TaskUncertainty, _ = keras_objects()
 
         def dense_stack(h, sizes, prefix):
             for i, size in enumerate(sizes):
@@ -377,17 +417,17 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
                     h = layers.Dropout(self.dropout, name=f"{prefix}_dropout{i}")(h)
             return h
 
-        inputs = keras.Input(shape=(x.shape[1],), name="features")
         encoded = {}
         if self._branches_:
-            for i, (name, (_, _, sizes)) in enumerate(self._branches_.items()):
-                tag = layer_tag(f"branch{i}", name)
-                part = ColumnSlice(*self._spans_[i], name=f"{tag}_input")(inputs)
+            inputs = {}
+            for (name, (_, _, sizes)), (tag, block) in zip(self._branches_.items(), x.items()):
+                part = self._branch_input(keras, inputs, name, self.transformers_.get(name),
+                                          tag, block)
                 encoded[name] = dense_stack(part, sizes, tag)
             parts = list(encoded.values())
             h = parts[0] if len(parts) == 1 else layers.Concatenate(name="fusion")(parts)
         else:
-            h = inputs
+            inputs = h = keras.Input(shape=(x.shape[1],), name="features")
         trunk = dense_stack(h, self.shared_layers, "shared")
         if self._loss_weights_ == "uncertainty":
             # the losses read this layer's log-variances; _loss() takes it
@@ -409,7 +449,7 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         losses = [head.loss for head in self._heads_]
         if self._loss_weights_ != "uncertainty":
             return losses
-        _, UncertaintyWeightedLoss, _ = keras_objects()
+        _, UncertaintyWeightedLoss = keras_objects()
         layer = vars(self).pop("_uncertainty_layer")
         return [UncertaintyWeightedLoss(loss, i, head.uncertainty_factor).bind(layer)
                 for i, (loss, head) in enumerate(zip(losses, self._heads_))]
@@ -429,7 +469,8 @@ class MultiTaskKerasEstimator(_BaseKerasEstimator):
         return kwargs
 
     def _custom_objects(self):
-        return {cls.__name__: cls for cls in keras_objects()}
+        objects = super()._custom_objects() or {}
+        return {**objects, **{cls.__name__: cls for cls in keras_objects()}}
 
     # -- prediction ------------------------------------------------------
 

@@ -357,8 +357,7 @@ def check_loss_weights(owner, loss_weights, heads):
 @functools.cache
 def keras_objects():
     """The custom Keras objects of the multi-task model: the layer and loss of
-    uncertainty weighting, and the layer that takes a branch's columns out of
-    the model's one input. Defined (and registered for ``.keras`` files) on
+    uncertainty weighting. Defined (and registered for ``.keras`` files) on
     first use, so that importing skfusion never imports Keras."""
     import keras
     from keras import ops
@@ -420,22 +419,4 @@ def keras_objects():
             return {"loss": self.inner, "index": self.index, "factor": self.factor,
                     "name": self.name}
 
-    @keras.saving.register_keras_serializable(package="skfusion")
-    class ColumnSlice(keras.layers.Layer):
-        """Columns ``start:stop`` of a 2-D input: one branch's features."""
-
-        def __init__(self, start, stop, **kwargs):
-            super().__init__(**kwargs)
-            self.start = start
-            self.stop = stop
-
-        def call(self, inputs):
-            return inputs[:, self.start:self.stop]
-
-        def compute_output_shape(self, input_shape):
-            return (input_shape[0], self.stop - self.start)
-
-        def get_config(self):
-            return {**super().get_config(), "start": self.start, "stop": self.stop}
-
-    return TaskUncertainty, UncertaintyWeightedLoss, ColumnSlice
+    return TaskUncertainty, UncertaintyWeightedLoss
