@@ -303,3 +303,53 @@ def test_multitask_shared_fine_tuned_text_extractor(bert, data):
     assert list(pred.columns) == ["score", "positive", "long"]
     assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), pred)
     assert model.get_params()["text__trainable"] == 2
+
+
+def small_cnn():
+    layers = [keras.Input((16, 16, 3)), keras.layers.Rescaling(1 / 255)]
+    for seed, filters in enumerate([4, 8]):
+        layers.append(keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{seed}",
+                                          kernel_initializer=keras.initializers.GlorotUniform(seed=seed)))
+    return keras.Sequential(layers)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    rng = np.random.default_rng(0)
+    bright = rng.random(64) > 0.5
+    images = [np.clip(rng.normal(180 if b else 60, 30, (16, 16, 3)), 0, 255).astype(np.uint8)
+              for b in bright]
+    return pd.DataFrame({"photo": images, "age": rng.normal(size=64)}), bright.astype(int)
+
+
+def test_image_branch_trains_the_top_blocks(photos):
+    from skfusion.encoders import ImageEncoder
+
+    X, y = photos
+    backbone = small_cnn()
+
+    def fitted(trainable):
+        image = ImageEncoder(backbone, image_size=(16, 16), trainable=trainable)
+        return KerasFusionClassifier([("photo", image, "photo"), ("age", "passthrough", ["age"])],
+                                     hidden_layers=(4,), epochs=2, batch_size=16,
+                                     learning_rate=1e-2, random_state=0).fit(X, y)
+
+    clf = fitted(1)
+    copy = clf.model_.get_layer("branch0_photo_backbone")
+    for name, trained in (("conv0", False), ("conv1", True)):
+        before = backbone.get_layer(name).get_weights()
+        after = copy.get_layer(name).get_weights()
+        assert any(not np.array_equal(a, b) for a, b in zip(before, after)) == trained
+    # frozen features are what ImageEncoder gives, before any training
+    assert clf.n_branch_features_["photo"] == 8
+    proba = clf.predict_proba(X)
+    assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba)
+    assert all(layer.trainable for layer in fitted(True).model_.get_layer(
+        "branch0_photo_backbone").layers if layer.weights)
+    with pytest.raises(ValueError, match=r"branch 'photo' asks for trainable=3 blocks, but its "
+                                         r"backbone has 2"):
+        fitted(3)
+    bad = X.copy()
+    bad.at[5, "photo"] = b"not an image"
+    with pytest.raises(ValueError, match=r"branch 'photo', row 5 of X cannot be used as an image"):
+        clf.predict(bad)

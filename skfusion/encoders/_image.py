@@ -6,7 +6,7 @@ import difflib
 import io
 import os
 import random
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,20 @@ class ImageEncoder(_BaseEncoder):
     progress : bool, default=False
         Show a tqdm progress bar while encoding.
 
+    trainable : bool or int, default=False
+        How much of the backbone trains when this encoder is a branch of
+        :class:`~skfusion.keras.KerasFusionClassifier`,
+        :class:`~skfusion.keras.KerasFusionRegressor` or
+        :class:`~skfusion.multitask.MultiTaskKerasEstimator`: False keeps it
+        frozen (the branch gets these features), True trains all of it, an
+        int k its top k blocks (a Keras application's named blocks, such as
+        ``conv5_block3``; any other layer with weights is a block of its
+        own). Frozen batch-normalisation layers run in inference mode. A
+        ``ColumnTransformer`` always gets frozen features.
+
+    learning_rate_multiplier : float, default=1.0
+        The trainable backbone learns at the model's learning rate times this.
+
     Attributes
     ----------
     n_features_out_ : int
@@ -148,6 +162,8 @@ class ImageEncoder(_BaseEncoder):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "cache": [str, os.PathLike, None, HasMethods(["cache"])],
         "progress": ["boolean"],
+        "trainable": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "learning_rate_multiplier": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -160,6 +176,8 @@ class ImageEncoder(_BaseEncoder):
         batch_size=32,
         cache=None,
         progress=False,
+        trainable=False,
+        learning_rate_multiplier=1.0,
     ):
         self.model = model
         self.weights = weights
@@ -168,6 +186,8 @@ class ImageEncoder(_BaseEncoder):
         self.batch_size = batch_size
         self.cache = cache
         self.progress = progress
+        self.trainable = trainable
+        self.learning_rate_multiplier = learning_rate_multiplier
 
     def _check_params(self):
         size = self.image_size

@@ -3,6 +3,9 @@ the checks and inputs of such a branch, its BERT tower, per-layer learning
 rates, batches of alike lengths and the matching predict path. Shared by
 the KerasFusion models and MultiTaskKerasEstimator."""
 
+import os
+import re
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -16,11 +19,18 @@ from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batc
 
 
 def trains(encoder):
-    """Whether a branch's encoder is a text encoder that trains in the model."""
-    from ..encoders import TextEncoder
+    """Whether a branch's encoder is a text or image encoder that trains in
+    the model."""
+    from ..encoders import ImageEncoder, TextEncoder
 
-    return isinstance(encoder, TextEncoder) and encoder.trainable is not False \
+    return isinstance(encoder, (TextEncoder, ImageEncoder)) and encoder.trainable is not False \
         and encoder.trainable != 0
+
+
+def _is_image(encoder):
+    from ..encoders import ImageEncoder
+
+    return isinstance(encoder, ImageEncoder)
 
 
 class TextBranches:
@@ -98,7 +108,19 @@ class TextBranches:
 
     def _fit_text_branch(self, owner, name, encoder, part):
         """The branch's encoder, cloned and fitted, after the checks of its
-        checkpoint, depth and ``max_length``; records which layers train."""
+        checkpoint (or backbone), depth and ``max_length``; records which
+        layers train."""
+        if _is_image(encoder):
+            encoder = clone(encoder).fit(part)
+            blocks = backbone_blocks(owner, name, encoder)
+            if encoder.trainable is not True and int(encoder.trainable) > len(blocks):
+                raise ValueError(
+                    f"{owner}: branch {name!r} asks for trainable={int(encoder.trainable)} "
+                    f"blocks, but its backbone has {len(blocks)}; use "
+                    f"trainable<={len(blocks)}, or True to train all of it."
+                )
+            self._text_layers_[name] = "image"
+            return encoder
         _texts(owner, name, part)  # missing texts, named by branch and row
         encoder = clone(encoder).fit(part)
         config, _ = _bert.read_checkpoint(owner, name, encoder.model, weights=False)
@@ -110,6 +132,8 @@ class TextBranches:
         """A trainable text branch's rows: token ids when it trains the
         embeddings, else the frozen bottom's token states (computed once per
         distinct text through the encoder's cache)."""
+        if _is_image(encoder):
+            return _image_pixels(owner, name, encoder, part)
         texts = _texts(owner, name, part)
         start = self._text_layers_[name]
         encoder._ensure_loaded()
@@ -122,7 +146,11 @@ class TextBranches:
     def _branch_input(self, keras, inputs, name, encoder, key, block):
         """Add the branch's model input(s) to ``inputs``; return the tensor
         the branch gives: the input itself, or a text tower's pooled output."""
-        if self._text_layers_.get(name) is None or not isinstance(block, TokenSequences):
+        kind = self._text_layers_.get(name)
+        if kind == "image":
+            inputs[key] = keras.Input(shape=block.shape[1:], name=key)
+            return self._image_tower(keras, encoder, key, inputs[key])
+        if kind is None or not isinstance(block, TokenSequences):
             inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
             return inputs[key]
         config, weights = _bert.read_checkpoint(type(self).__name__, name, encoder.model)
@@ -136,6 +164,31 @@ class TextBranches:
                                          config, weights, start)
         self._learning_rate_multipliers_.update(rates)
         return pooled
+
+    def _image_tower(self, keras, encoder, key, pixels):
+        """A copy of the image branch's backbone (its weights), the top
+        ``trainable`` blocks trainable, pooled as the encoder pools."""
+        loaded = encoder._loaded_model["model"]
+        copy = keras.models.clone_model(loaded)
+        copy.set_weights(loaded.get_weights())
+        backbone = copy
+        backbone.name = f"{key}_backbone"  # a name of its own in the fused model
+        blocks = backbone_blocks(type(self).__name__, key, encoder, backbone)
+        k = len(blocks) if encoder.trainable is True else int(encoder.trainable)
+        frozen = {id(layer) for block in blocks[:len(blocks) - k] for layer in block}
+        for layer in backbone.layers:
+            if id(layer) in frozen:
+                layer.trainable = False
+        features = backbone(pixels)
+        if len(features.shape) > 2:
+            pool = keras.layers.GlobalAveragePooling2D if encoder.pooling == "avg" \
+                else keras.layers.GlobalMaxPooling2D
+            features = pool(name=f"{key}_pooling")(features)
+        rate = encoder.learning_rate_multiplier
+        if rate != 1.0:
+            self._learning_rate_multipliers_.update(
+                {v.path: rate for v in backbone.trainable_weights})
+        return features
 
     def _reset_text_branches(self):
         """Called by the host when a fit starts afresh."""
@@ -170,6 +223,8 @@ class TextBranches:
     def _forward(self, X):
         if not self._trains_text():
             return super()._forward(X)
+        # a trainable branch's rows go in batches of batch_size (a
+        # backbone's activations for the base's 1024 rows would not fit)
         check_is_fitted(self, "model_")
         keras = import_keras(type(self).__name__)
         x = self._prepare_X(X, reset=False)
@@ -188,6 +243,57 @@ class TextBranches:
     def _custom_objects(self):
         objects = super()._custom_objects() or {}
         return {**objects, **{cls.__name__: cls for cls in _bert.keras_objects()}}
+
+
+_BLOCK = re.compile(r"^(conv\d+_block\d+|block_?\d+[a-z]?|stage\d+_unit\d+|stage\d+_block\d+)_")
+
+
+def backbone_blocks(owner, name, encoder, model=None):
+    """The backbone's layers with weights, grouped into blocks, bottom to
+    top: a Keras application's named blocks (``conv5_block3_*``,
+    ``block_16_*``, ``block7a_*``), any other layer a block of its own."""
+    import keras
+
+    model = encoder._loaded_model["model"] if model is None else model
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"{owner}: branch {name!r} cannot train {type(model).__name__!r}: a trainable "
+            "image branch needs a keras.Model backbone (a backbone name of ImageEncoder, "
+            "a saved .keras model or a keras.Model); use trainable=False for a callable."
+        )
+    groups = []
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        match = _BLOCK.match(layer.name)
+        key = match.group(1) if match else layer.name
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(layer)
+        else:
+            groups.append((key, [layer]))
+    return [layers for _, layers in groups]
+
+
+def _image_pixels(owner, name, encoder, part):
+    """An image branch's rows as preprocessed float32 pixels, or a clear
+    error naming the branch and the row."""
+    from ..encoders._image import _DECODE_ERRORS, _pixels
+
+    encoder._ensure_loaded()
+    images = _one_column(part, owner)
+    size = tuple(encoder.image_size)
+    pixels = np.empty((len(images), *size, 3), dtype=np.float32)
+    for row, image in enumerate(images):
+        try:
+            encoder._check_item(image, row)
+            pixels[row] = _pixels(image, size)
+        except _DECODE_ERRORS as exc:
+            where = f" ({os.fspath(image)!r})" if isinstance(image, (str, os.PathLike)) else ""
+            raise ValueError(
+                f"{owner}: branch {name!r}, row {row} of X{where} cannot be used as an "
+                f"image: {exc}"
+            ) from None
+    return np.asarray(encoder._loaded_model["preprocess"](pixels), dtype=np.float32)
 
 
 def _texts(owner, name, part):

@@ -107,9 +107,8 @@ class _KerasFusion(TextBranches):
         if reset:
             self.named_encoders_ = Bunch(**encoders)
             self.n_branch_features_ = {
-                name: encoders[name].n_features_out_ if isinstance(block, TokenSequences)
-                else block.shape[1]
-                for (name, _, _), block in zip(self.inputs, blocks.values())
+                name: encoders[name].n_features_out_ if trains(encoder) else block.shape[1]
+                for (name, encoder, _), block in zip(self.inputs, blocks.values())
             }
         return blocks
 
@@ -197,7 +196,11 @@ _FUSION_DOC = """
         :class:`~skfusion.encoders.TextEncoder`, or ``"passthrough"`` for
         numeric columns; ``"drop"`` is not accepted), each branch its own
         input of the Keras model. The encoders are fitted on the training
-        rows and frozen.
+        rows and frozen, except a :class:`~skfusion.encoders.TextEncoder` or
+        :class:`~skfusion.encoders.ImageEncoder` with ``trainable`` set: its
+        transformer (a Keras port of the BERT checkpoint) or backbone then
+        sits inside the model and its top layers train with the rest. The
+        encoders' parameters are searchable as ``<branch>__<param>``.
 
     fusion : {"concat", "shared"}, default="concat"
         How the branches meet: ``"concat"`` concatenates them before the

@@ -55,8 +55,11 @@ def batch_inputs(x, rows):
 
 
 def row_lengths(x):
-    """Per row, its longest text over the branches."""
-    return np.max([v.lengths() for v in x.values() if isinstance(v, TokenSequences)], axis=0)
+    """Per row, its longest text over the branches (0 without text branches)."""
+    lengths = [v.lengths() for v in x.values() if isinstance(v, TokenSequences)]
+    if not lengths:
+        return np.zeros(len(next(iter(x.values()))), dtype=int)
+    return np.max(lengths, axis=0)
 
 
 def length_batches(lengths, batch_size, shuffle):

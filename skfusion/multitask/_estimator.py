@@ -11,7 +11,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
 from ..keras._branches import TextBranches, trains
-from ..keras._sequences import TokenSequences
 from ..utils._columns import check_columns_present, check_X, select
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
@@ -386,8 +385,8 @@ class MultiTaskKerasEstimator(TextBranches, _BaseKerasEstimator):
                     "them in the branch's transformer (e.g. TabularEncoder)."
                 )
             blocks[tag] = out
-        widths = [self.transformers_[name].n_features_out_ if isinstance(b, TokenSequences)
-                  else b.shape[1] for name, b in zip(self._branches_, blocks.values())]
+        widths = [self.transformers_[name].n_features_out_ if trains(spec[1]) else b.shape[1]
+                  for (name, spec), b in zip(self._branches_.items(), blocks.values())]
         if reset:
             self._widths_ = widths
         elif self._widths_ != widths:
