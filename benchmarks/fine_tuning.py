@@ -76,7 +76,7 @@ from skfusion import StackingFusionRegressor  # noqa: E402
 from skfusion.datasets import load_clothing_reviews  # noqa: E402
 from skfusion.encoders import TabularEncoder, TextEncoder  # noqa: E402
 from skfusion.keras import KerasFusionRegressor, _bert  # noqa: E402
-from skfusion.keras._sequences import batch_inputs, length_batches  # noqa: E402
+from skfusion.keras._sequences import length_batches  # noqa: E402
 from skfusion.utils._runtime import thread_budget  # noqa: E402
 
 MODEL = str(get_model_path())

@@ -1,7 +1,9 @@
-"""What a Keras model with branches needs for text branches that train:
-the checks and inputs of such a branch, its BERT tower, per-layer learning
-rates, batches of alike lengths and the matching predict path. Shared by
-the KerasFusion models and MultiTaskKerasEstimator."""
+"""What a Keras model with branches needs for branches that train (a
+TextEncoder or ImageEncoder with ``trainable`` set): the checks and inputs
+of such a branch, its BERT tower or backbone copy, per-layer learning rates,
+batches of alike lengths and the matching predict path, and the branches'
+nested parameters. Shared by the KerasFusion models and
+MultiTaskKerasEstimator."""
 
 import os
 import re
@@ -33,15 +35,15 @@ def _is_image(encoder):
     return isinstance(encoder, ImageEncoder)
 
 
-class TextBranches:
+class TrainableBranches:
     """Mixin placed before the Keras base. The host calls
-    ``_reset_text_branches`` when a fit starts afresh, ``_fit_text_branch``
-    and ``_token_inputs`` while preparing X (a text
-    branch that trains enters the model as a :class:`TokenSequences`) and
-    ``_branch_input`` while building the model, and says with
-    ``_trains_text()`` whether any branch trains."""
+    ``_reset_trainable_branches`` when a fit starts afresh,
+    ``_fit_trainable_branch`` and ``_trainable_inputs`` while preparing X (a
+    text branch that trains enters the model as a :class:`TokenSequences`)
+    and ``_branch_input`` while building the model, and says with
+    ``_trains_branches()`` whether any branch trains."""
 
-    def _trains_text(self):
+    def _trains_branches(self):
         raise NotImplementedError
 
     # -- nested parameters of the branches, as ColumnTransformer has them --
@@ -106,7 +108,7 @@ class TextBranches:
             super().set_params(inputs=[tuple(b) for b in inputs])
         return super().set_params(**params) if params else self
 
-    def _fit_text_branch(self, owner, name, encoder, part):
+    def _fit_trainable_branch(self, owner, name, encoder, part):
         """The branch's encoder, cloned and fitted, after the checks of its
         checkpoint (or backbone), depth and ``max_length``; records which
         layers train."""
@@ -119,23 +121,24 @@ class TextBranches:
                     f"blocks, but its backbone has {len(blocks)}; use "
                     f"trainable<={len(blocks)}, or True to train all of it."
                 )
-            self._text_layers_[name] = "image"
+            self._trained_layers_[name] = "image"
             return encoder
         _texts(owner, name, part)  # missing texts, named by branch and row
         encoder = clone(encoder).fit(part)
         config, _ = _bert.read_checkpoint(owner, name, encoder.model, weights=False)
         _bert.check_positions(owner, name, encoder, config)
-        self._text_layers_[name] = _bert.bottom_layer(owner, name, encoder, config)
+        self._trained_layers_[name] = _bert.bottom_layer(owner, name, encoder, config)
         return encoder
 
-    def _token_inputs(self, owner, name, encoder, part):
-        """A trainable text branch's rows: token ids when it trains the
-        embeddings, else the frozen bottom's token states (computed once per
-        distinct text through the encoder's cache)."""
+    def _trainable_inputs(self, owner, name, encoder, part):
+        """A trainable branch's rows: preprocessed pixels for an image;
+        for a text, token ids when it trains the embeddings, else the frozen
+        bottom's token states (computed once per distinct text through the
+        encoder's cache)."""
         if _is_image(encoder):
             return _image_pixels(owner, name, encoder, part)
         texts = _texts(owner, name, part)
-        start = self._text_layers_[name]
+        start = self._trained_layers_[name]
         encoder._ensure_loaded()
         if start == 0:
             arrays = [np.asarray(ids, dtype=np.int32) for ids in encoder._token_ids(texts)]
@@ -146,7 +149,7 @@ class TextBranches:
     def _branch_input(self, keras, inputs, name, encoder, key, block):
         """Add the branch's model input(s) to ``inputs``; return the tensor
         the branch gives: the input itself, or a text tower's pooled output."""
-        kind = self._text_layers_.get(name)
+        kind = self._trained_layers_.get(name)
         if kind == "image":
             inputs[key] = keras.Input(shape=block.shape[1:], name=key)
             return self._image_tower(keras, encoder, key, inputs[key])
@@ -154,7 +157,7 @@ class TextBranches:
             inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
             return inputs[key]
         config, weights = _bert.read_checkpoint(type(self).__name__, name, encoder.model)
-        start = self._text_layers_[name]
+        start = self._trained_layers_[name]
         if start == 0:
             inputs[key] = keras.Input(shape=(None,), dtype="int32", name=key)
         else:
@@ -190,14 +193,14 @@ class TextBranches:
                 {v.path: rate for v in backbone.trainable_weights})
         return features
 
-    def _reset_text_branches(self):
+    def _reset_trainable_branches(self):
         """Called by the host when a fit starts afresh."""
-        self._text_layers_ = {}
+        self._trained_layers_ = {}
         self._learning_rate_multipliers_ = {}
 
     def _eager_training(self, keras, n_rows):
         # a transformer step is dear enough that tracing it always pays
-        if self._trains_text():
+        if self._trains_branches():
             return False
         return super()._eager_training(keras, n_rows)
 
@@ -221,7 +224,7 @@ class TextBranches:
         return kwargs
 
     def _forward(self, X):
-        if not self._trains_text():
+        if not self._trains_branches():
             return super()._forward(X)
         # a trainable branch's rows go in batches of batch_size (a
         # backbone's activations for the base's 1024 rows would not fit)

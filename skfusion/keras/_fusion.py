@@ -10,12 +10,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..utils._columns import check_columns_present, check_X, resolve_columns, select
 from ..utils._sklearn_compat import StrOptions
 from ._base import import_keras, layer_tag
-from ._branches import TextBranches, trains
+from ._branches import TrainableBranches, trains
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
 from ._sequences import TokenSequences
 
 
-class _KerasFusion(TextBranches):
+class _KerasFusion(TrainableBranches):
     """What the fusion models add to the MLPs: X through the branches' encoders
     into one model input per branch, and the fusion of those inputs.
 
@@ -68,7 +68,7 @@ class _KerasFusion(TextBranches):
         X = check_X(owner, X)
         if reset:
             self._columns_ = [resolve_columns(owner, b, X, kind="branch") for b in self.inputs]
-            self._reset_text_branches()
+            self._reset_trainable_branches()
             encoders = {}
         else:
             fitted = list(self.n_branch_features_)
@@ -91,10 +91,10 @@ class _KerasFusion(TextBranches):
                 block = part
             elif trains(encoder):
                 if reset:
-                    encoders[name] = encoder = self._fit_text_branch(owner, name, encoder, part)
+                    encoders[name] = encoder = self._fit_trainable_branch(owner, name, encoder, part)
                 else:
                     encoder = self.named_encoders_[name]
-                blocks[layer_tag(f"branch{len(blocks)}", name)] = self._token_inputs(
+                blocks[layer_tag(f"branch{len(blocks)}", name)] = self._trainable_inputs(
                     owner, name, encoder, part)
                 continue
             elif reset:
@@ -132,7 +132,7 @@ class _KerasFusion(TextBranches):
         fused = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
         return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
 
-    def _trains_text(self):
+    def _trains_branches(self):
         return isinstance(self.inputs, list) and any(
             trains(b[1]) for b in self.inputs if isinstance(b, (tuple, list)) and len(b) == 3)
 

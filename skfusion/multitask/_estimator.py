@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
-from ..keras._branches import TextBranches, trains
+from ..keras._branches import TrainableBranches, trains
 from ..utils._columns import check_columns_present, check_X, select
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
@@ -33,7 +33,7 @@ def _has_classification_task(estimator):
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
 
-class MultiTaskKerasEstimator(TextBranches, _BaseKerasEstimator):
+class MultiTaskKerasEstimator(TrainableBranches, _BaseKerasEstimator):
     """One Keras model that learns several targets at once.
 
     A shared trunk of dense layers feeds one head per task: binary (a sigmoid
@@ -324,7 +324,7 @@ class MultiTaskKerasEstimator(TextBranches, _BaseKerasEstimator):
             branches[name] = (columns, transformer, layers)
         return branches
 
-    def _trains_text(self):
+    def _trains_branches(self):
         return any(trains(t) for _, t, _ in getattr(self, "_branches_", {}).values())
 
     def _check_Y(self, X, Y):
@@ -357,15 +357,15 @@ class MultiTaskKerasEstimator(TextBranches, _BaseKerasEstimator):
         validate_data(self, X, skip_check_array=True, reset=reset)
         if reset:
             self.transformers_ = {}
-            self._reset_text_branches()
+            self._reset_trainable_branches()
         blocks = {}
         for i, (name, (columns, transformer, _)) in enumerate(self._branches_.items()):
             part = select(X, columns)
             tag = layer_tag(f"branch{i}", name)
             if trains(transformer):
                 if reset:
-                    self.transformers_[name] = self._fit_text_branch(owner, name, transformer, part)
-                blocks[tag] = self._token_inputs(owner, name, self.transformers_[name], part)
+                    self.transformers_[name] = self._fit_trainable_branch(owner, name, transformer, part)
+                blocks[tag] = self._trainable_inputs(owner, name, self.transformers_[name], part)
                 continue
             if transformer == "passthrough":
                 out = part
