@@ -86,3 +86,15 @@ def test_python_dash_m_runs_the_demo(tmp_path):
     # TensorFlow's C++ start-up notices stay out of the tables
     assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr[-3000:]
     assert re.search(r"^total \d+ s$", result.stdout, re.M)
+
+
+def test_fine_tune_flag_adds_a_fine_tuned_rating_row(tmp_path):
+    pytest.importorskip("keras")
+    rows = demo.rating_rows(str(tmp_path), "model-dir", fine_tune=2)
+    row = rows[-1]
+    assert row.name == "MiniLM top-2 fine-tuned + tabular (Keras)"
+    text = row.estimator.inputs[0][1]
+    assert (text.model, text.trainable, text.learning_rate_multiplier) == ("model-dir", 2, 0.1)
+    # without MiniLM, or without the flag, there is no such row
+    assert "fine-tuned" not in demo.rating_rows(str(tmp_path), None, fine_tune=2)[-1].name
+    assert "fine-tuned" not in demo.rating_rows(str(tmp_path), "model-dir")[-1].name
