@@ -12,7 +12,6 @@ from ..utils._sklearn_compat import StrOptions
 from ._base import import_keras, layer_tag
 from ._branches import TrainableBranches, trains
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
-from ._sequences import TokenSequences
 
 
 class _KerasFusion(TrainableBranches):
