@@ -199,6 +199,15 @@ def test_learning_rate_multiplier_and_layer_decay(bert, data):
     lower, top = moved(layer_decay=1e-6)
     assert lower < 1e-4 < top
 
+    # a warm start after a pickle round trip keeps the per-layer rates
+    reg = regressor(bert, trainable=2, epochs=1, learning_rate_multiplier=1e-6)
+    reg.set_params(warm_start=True).fit(X, y)
+    again = pickle.loads(pickle.dumps(reg))
+    query = again.model_.get_layer("branch0_text_layer2").query
+    before = keras.ops.convert_to_numpy(query.kernel)
+    again.fit(X, y)
+    assert np.abs(keras.ops.convert_to_numpy(query.kernel) - before).max() < 1e-4
+
 
 def test_pickle_clone_and_grid_search(bert, data):
     X, y = data

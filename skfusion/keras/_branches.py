@@ -243,6 +243,14 @@ class TrainableBranches:
         return keras.tree.map_structure(
             lambda *blocks: np.concatenate(blocks).astype(np.float64)[inverse], *parts)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # the optimizer comes back from the .keras file with one learning
+        # rate: a warm-start fit after unpickling keeps the per-layer ones
+        optimizer = getattr(getattr(self, "model_", None), "optimizer", None)
+        if optimizer is not None and getattr(self, "_learning_rate_multipliers_", None):
+            _bert.scale_learning_rates(optimizer, self._learning_rate_multipliers_)
+
     def _custom_objects(self):
         objects = super()._custom_objects() or {}
         return {**objects, **{cls.__name__: cls for cls in _bert.keras_objects()}}
