@@ -35,6 +35,15 @@ transformers + torch fine-tuning the top 2 layers (AdamW, full forward).
 Run: ``python benchmarks/fine_tuning.py`` (Keras on torch, the faster
 backend here; ``--backend tensorflow`` for the other). ``--quick`` runs on
 2,000 training rows to check the script.
+
+Measured on 2 cores (x86_64, Python 3.11.7, torch 2.13.0 CPU), test R²:
+TF-IDF + ridge 0.6001 (all training rows), MiniLM frozen + table 0.5292
+(51 s), MiniLM top-3 fine-tuned + table 0.6972 (693 s, the bottom's states
+read from the cache; computing them takes about 3 minutes more), the stack
+0.7158. Speed, top-2, torch backend: cached bottom 106 reviews/s, raw Keras
+110/s, full forward 60/s (1.78x), transformers + torch 49/s (2.15x); top-1:
+227/s against 76/s (3.00x) and 59/s (3.84x). TensorFlow backend, top-2: 89,
+90, 54 (1.67x) and 35/s (2.53x).
 """
 
 import argparse
