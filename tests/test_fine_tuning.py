@@ -362,3 +362,22 @@ def test_image_branch_trains_the_top_blocks(photos):
     bad.at[5, "photo"] = b"not an image"
     with pytest.raises(ValueError, match=r"branch 'photo', row 5 of X cannot be used as an image"):
         clf.predict(bad)
+
+
+def test_image_branch_keeps_batch_norm_statistics(photos):
+    from skfusion.encoders import ImageEncoder
+
+    X, y = photos
+    backbone = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Rescaling(1 / 255),
+                                 keras.layers.Conv2D(4, 3, name="conv"),
+                                 keras.layers.BatchNormalization(name="bn")])
+    image = ImageEncoder(backbone, image_size=(16, 16), trainable=True)
+    clf = KerasFusionClassifier([("photo", image, "photo")], hidden_layers=(4,), epochs=2,
+                                batch_size=8, learning_rate=1e-2, random_state=0).fit(X, y)
+    bn = clf.model_.get_layer("branch0_photo_backbone").get_layer("bn")
+    original = backbone.get_layer("bn")
+    # the convolution trains; the batch norm stays frozen, statistics included
+    conv = clf.model_.get_layer("branch0_photo_backbone").get_layer("conv")
+    assert not np.array_equal(conv.get_weights()[0], backbone.get_layer("conv").get_weights()[0])
+    for got, pretrained in zip(bn.get_weights(), original.get_weights()):
+        assert_array_equal(got, pretrained)

@@ -101,7 +101,7 @@ class ImageEncoder(_BaseEncoder):
         frozen (the branch gets these features), True trains all of it, an
         int k its top k blocks (a Keras application's named blocks, such as
         ``conv5_block3``; any other layer with weights is a block of its
-        own). Frozen batch-normalisation layers run in inference mode. A
+        own). Batch-normalisation layers stay frozen, in inference mode. A
         ``ColumnTransformer`` always gets frozen features.
 
     learning_rate_multiplier : float, default=1.0

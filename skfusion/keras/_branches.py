@@ -180,7 +180,11 @@ class TrainableBranches:
         k = len(blocks) if encoder.trainable is True else int(encoder.trainable)
         frozen = {id(layer) for block in blocks[:len(blocks) - k] for layer in block}
         for layer in backbone.layers:
-            if id(layer) in frozen:
+            # batch norms stay frozen, hence in inference mode, as Keras'
+            # fine-tuning guide advises: small batches would wreck their
+            # statistics (a call with training=False would not hold: the
+            # outer model's training flag overrides it)
+            if id(layer) in frozen or isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False
         features = backbone(pixels)
         if len(features.shape) > 2:
