@@ -5,6 +5,7 @@ bar, and feature names prefixed by the modality."""
 import hashlib
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -240,6 +241,12 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def is_missing(item):
+    """Whether a cell of a text or image column is a missing value (None,
+    NaN or pd.NA)."""
+    return item is None or item is pd.NA or (isinstance(item, float) and np.isnan(item))
 
 
 def _encode_into(cache, found, keys, items, encode):

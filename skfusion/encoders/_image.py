@@ -9,12 +9,11 @@ import random
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 
 from ..utils._cache import cache_location, file_digest, fingerprint
 from ..utils._optional import import_optional
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
-from ._base import _BaseEncoder, register_encoder
+from ._base import _BaseEncoder, is_missing, register_encoder
 
 # name -> (keras.applications submodule holding its preprocess_input, constructor)
 _BACKBONES = {
@@ -232,8 +231,7 @@ class ImageEncoder(_BaseEncoder):
             )
         if isinstance(item, _pil().Image):
             return
-        missing = item is None or item is pd.NA or (isinstance(item, float) and np.isnan(item))
-        raise _unreadable(where, "is missing (None/NaN)" if missing else
+        raise _unreadable(where, "is missing (None/NaN)" if is_missing(item) else
                           f"is a {type(item).__name__}, not an image")
 
     def _item_digest(self, item):

@@ -7,14 +7,13 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._cache import EmbeddingCache, cache_location, file_digest, fingerprint
 from ..utils._optional import import_optional
 from ..utils._runtime import process_default, thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
-from ._base import _BaseEncoder, register_encoder
+from ._base import _BaseEncoder, is_missing, register_encoder
 
 
 class TextEncoder(_BaseEncoder):
@@ -147,8 +146,6 @@ class TextEncoder(_BaseEncoder):
     # parameters that change the embeddings (not batch_size, device, progress, cache)
     _output_params = ("pooling", "normalize", "max_length", "half", "revision")
     _load_params = ("device", "half")
-    # how a Keras branch trains this encoder; frozen features ignore them
-    _branch_params = ("trainable", "learning_rate_multiplier", "layer_decay", "lora_rank")
 
     _parameter_constraints: dict = {
         "model": [str, os.PathLike],
@@ -206,8 +203,7 @@ class TextEncoder(_BaseEncoder):
     def _check_item(self, item, row):
         if isinstance(item, str):
             return
-        missing = item is None or (isinstance(item, float) and np.isnan(item)) or item is pd.NA
-        what = "missing (None/NaN)" if missing else f"a {type(item).__name__}, not a str"
+        what = "missing (None/NaN)" if is_missing(item) else f"a {type(item).__name__}, not a str"
         raise ValueError(
             f"TextEncoder: row {row} of X is {what}; every row must be a string. "
             "Fill or drop missing texts first (an empty string is a valid text), or "
@@ -249,9 +245,8 @@ class TextEncoder(_BaseEncoder):
         model.eval().to(device)
         if self.half:
             model.half()
-        positions = getattr(model.config, "max_position_embeddings", None)
         return {"model": model, "tokenizer": tokenizer, "device": device,
-                "dim": int(model.config.hidden_size), "positions": positions}
+                "dim": int(model.config.hidden_size)}
 
     def _token_ids(self, texts):
         """Each text's token ids, truncated to ``max_length``."""
@@ -298,12 +293,8 @@ class TextEncoder(_BaseEncoder):
     def _states(self, texts, layer):
         """The torch model's token states after ``layer`` layers: the forward
         stops there (a hook on that layer), so the layers above cost nothing."""
-        torch = import_optional("torch", owner="TextEncoder")
-        loaded = self._loaded_model
-        model, tokenizer, device = loaded["model"], loaded["tokenizer"], loaded["device"]
+        model = self._loaded_model["model"]
         stop = model.embeddings if layer == 0 else model.encoder.layer[layer - 1]
-        encoded = self._token_ids(texts)
-        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
         out = [None] * len(texts)
 
         def capture(module, args, output):
@@ -311,41 +302,43 @@ class TextEncoder(_BaseEncoder):
 
         handle = stop.register_forward_hook(capture)
         try:
-            with torch_threads(torch, thread_budget(self.n_threads)), torch.inference_mode():
-                for batch in self._batches(order, desc="TextEncoder states"):
-                    padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]},
-                                           return_tensors="pt")
-                    padded = {k: v.to(device) for k, v in padded.items()}
-                    try:
-                        model(**padded)
-                    except _Reached as reached:
-                        states = reached.output.float().cpu().numpy()
-                    for j, i in enumerate(batch):
-                        out[i] = states[j, :len(encoded[i])].copy()
+            for batch, ids, padded in self._padded_batches(texts, "TextEncoder states"):
+                try:
+                    model(**padded)
+                except _Reached as reached:
+                    states = reached.output.float().cpu().numpy()
+                for j, i in enumerate(batch):
+                    out[i] = states[j, :len(ids[j])].copy()
         finally:
             handle.remove()
         return out
 
     def _encode(self, texts):
         torch = import_optional("torch", owner="TextEncoder")
-        loaded = self._loaded_model
-        model, tokenizer, device = loaded["model"], loaded["tokenizer"], loaded["device"]
-        encoded = tokenizer(texts, truncation=True, max_length=self.max_length,
-                            padding=False, return_attention_mask=False)["input_ids"]
-        # longest first: the first batch shows at once whether memory suffices
-        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
-        out = np.empty((len(texts), loaded["dim"]), dtype=np.float32)
-        with torch_threads(torch, thread_budget(self.n_threads)), torch.inference_mode():
-            for batch in self._batches(order, desc="TextEncoder"):
-                padded = tokenizer.pad({"input_ids": [encoded[i] for i in batch]},
-                                       return_tensors="pt")
-                padded = {k: v.to(device) for k, v in padded.items()}
-                states = model(**padded).last_hidden_state
-                pooled = _pool(torch, states, padded["attention_mask"], self.pooling)
-                if self.normalize:
-                    pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
-                out[batch] = pooled.float().cpu().numpy()
+        out = np.empty((len(texts), self._loaded_model["dim"]), dtype=np.float32)
+        for batch, _, padded in self._padded_batches(texts, "TextEncoder"):
+            states = self._loaded_model["model"](**padded).last_hidden_state
+            pooled = _pool(torch, states, padded["attention_mask"], self.pooling)
+            if self.normalize:
+                pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+            out[batch] = pooled.float().cpu().numpy()
         return out
+
+    def _padded_batches(self, texts, desc):
+        """Tokenize once, then yield ``(rows, their token ids, padded
+        tensors)`` per batch, longest texts first (the first batch shows at
+        once whether memory suffices) and each batch padded to its own
+        longest, while torch runs with the thread budget and no autograd."""
+        torch = import_optional("torch", owner="TextEncoder")
+        loaded = self._loaded_model
+        tokenizer, device = loaded["tokenizer"], loaded["device"]
+        encoded = self._token_ids(texts)
+        order = np.argsort([-len(ids) for ids in encoded], kind="stable")
+        with torch_threads(torch, thread_budget(self.n_threads)), torch.inference_mode():
+            for batch in self._batches(order, desc=desc):
+                ids = [encoded[i] for i in batch]
+                padded = tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+                yield batch, ids, {k: v.to(device) for k, v in padded.items()}
 
 
 @contextlib.contextmanager

@@ -9,30 +9,50 @@ import os
 import re
 
 import numpy as np
-import pandas as pd
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ..encoders._base import _one_column
+from ..encoders import ImageEncoder, TextEncoder
+from ..encoders._base import _one_column, is_missing
 from . import _bert
 from ._base import _limited_threads, _pad_rows, _take, import_keras
-from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batches, \
-    row_lengths, sequence_dataset
+from ._sequences import (
+    TokenSequences,
+    batch_inputs,
+    has_sequences,
+    length_batches,
+    row_lengths,
+    sequence_dataset,
+)
 
 
 def trains(encoder):
     """Whether a branch's encoder is a text or image encoder that trains in
-    the model."""
-    from ..encoders import ImageEncoder, TextEncoder
-
-    return isinstance(encoder, (TextEncoder, ImageEncoder)) and encoder.trainable is not False \
-        and encoder.trainable != 0
+    the model (``trainable`` True or k >= 1)."""
+    return isinstance(encoder, (TextEncoder, ImageEncoder)) and bool(encoder.trainable)
 
 
-def _is_image(encoder):
-    from ..encoders import ImageEncoder
+def _is_triples(inputs):
+    return isinstance(inputs, list) and all(
+        isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str) for b in inputs)
 
-    return isinstance(encoder, ImageEncoder)
+
+def check_branches(owner, inputs):
+    """``inputs`` as a non-empty list of (name, encoder, columns) triples
+    with unique names, or a clear error."""
+    if not inputs or not _is_triples(inputs):
+        raise ValueError(
+            f"{owner}: inputs must be a non-empty list of (name, encoder, columns) "
+            f"triples, as in a ColumnTransformer; got {inputs!r}."
+        )
+    names = [b[0] for b in inputs]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(
+            f"{owner}: inputs names must be unique, but {duplicated} appear more "
+            f"than once in {names}."
+        )
+    return inputs
 
 
 class TrainableBranches:
@@ -49,12 +69,10 @@ class TrainableBranches:
     # -- nested parameters of the branches, as ColumnTransformer has them --
 
     def _triples(self):
+        """``inputs`` when it is a list of triples, else nothing (malformed
+        inputs are fit's to report)."""
         inputs = getattr(self, "inputs", None)
-        if isinstance(inputs, list) and all(
-                isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str)
-                for b in inputs):
-            return inputs
-        return []
+        return inputs if _is_triples(inputs) else []
 
     def get_params(self, deep=True):
         """Parameters of this estimator; with ``deep``, each branch's encoder
@@ -94,25 +112,20 @@ class TrainableBranches:
         """
         if "inputs" in params:
             super().set_params(inputs=params.pop("inputs"))
-        names = [b[0] for b in self._triples()]
-        own = {k: params.pop(k) for k in list(params) if k.split("__")[0] in names}
-        if own:
-            inputs = [list(b) for b in self._triples()]
-            for key, value in own.items():
-                name, _, param = key.partition("__")
-                branch = inputs[names.index(name)]
-                if param:
-                    branch[1].set_params(**{param: value})  # in place, as Pipeline does
-                else:
-                    branch[1] = value
-            super().set_params(inputs=[tuple(b) for b in inputs])
+        # a branch's encoder replaced by name; its nested parameters
+        # (``review__trainable``) are BaseEstimator's to set, in place
+        names = {b[0] for b in self._triples()}
+        replaced = {k: params.pop(k) for k in list(params) if k in names}
+        if replaced:
+            super().set_params(inputs=[(name, replaced.get(name, encoder), columns)
+                                       for name, encoder, columns in self._triples()])
         return super().set_params(**params) if params else self
 
     def _fit_trainable_branch(self, owner, name, encoder, part):
         """The branch's encoder, cloned and fitted, after the checks of its
         checkpoint (or backbone), depth and ``max_length``; records which
         layers train."""
-        if _is_image(encoder):
+        if isinstance(encoder, ImageEncoder):
             encoder = clone(encoder).fit(part)
             blocks = backbone_blocks(owner, name, encoder)
             if encoder.trainable is not True and int(encoder.trainable) > len(blocks):
@@ -135,7 +148,7 @@ class TrainableBranches:
         for a text, token ids when it trains the embeddings, else the frozen
         bottom's token states (computed once per distinct text through the
         encoder's cache)."""
-        if _is_image(encoder):
+        if isinstance(encoder, ImageEncoder):
             return _image_pixels(owner, name, encoder, part)
         texts = _texts(owner, name, part)
         start = self._trained_layers_[name]
@@ -153,7 +166,7 @@ class TrainableBranches:
         if kind == "image":
             inputs[key] = keras.Input(shape=block.shape[1:], name=key)
             return self._image_tower(keras, encoder, key, inputs[key])
-        if kind is None or not isinstance(block, TokenSequences):
+        if kind is None:
             inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
             return inputs[key]
         config, weights = _bert.read_checkpoint(type(self).__name__, name, encoder.model)
@@ -172,9 +185,8 @@ class TrainableBranches:
         """A copy of the image branch's backbone (its weights), the top
         ``trainable`` blocks trainable, pooled as the encoder pools."""
         loaded = encoder._loaded_model["model"]
-        copy = keras.models.clone_model(loaded)
-        copy.set_weights(loaded.get_weights())
-        backbone = copy
+        backbone = keras.models.clone_model(loaded)
+        backbone.set_weights(loaded.get_weights())
         backbone.name = f"{key}_backbone"  # a name of its own in the fused model
         blocks = backbone_blocks(type(self).__name__, key, encoder, backbone)
         k = len(blocks) if encoder.trainable is True else int(encoder.trainable)
@@ -316,10 +328,9 @@ def _texts(owner, name, part):
     texts = _one_column(part, owner)
     for row, text in enumerate(texts):
         if not isinstance(text, str):
-            missing = text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA
             raise ValueError(
                 f"{owner}: branch {name!r}, row {row} of X is "
-                f"{'missing (None/NaN)' if missing else f'a {type(text).__name__}'}, "
+                f"{'missing (None/NaN)' if is_missing(text) else f'a {type(text).__name__}'}, "
                 "not a text; fill or drop missing texts first (an empty string is a "
                 "valid text)."
             )

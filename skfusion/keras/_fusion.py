@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..utils._columns import check_columns_present, check_X, resolve_columns, select
 from ..utils._sklearn_compat import StrOptions
 from ._base import import_keras, layer_tag
-from ._branches import TrainableBranches, trains
+from ._branches import TrainableBranches, check_branches, trains
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
 
 
@@ -30,25 +30,7 @@ class _KerasFusion(TrainableBranches):
     def _check_params(self, keras):
         super()._check_params(keras)
         owner = type(self).__name__
-        branches = self.inputs
-        if (
-            not isinstance(branches, list)
-            or not branches
-            or not all(isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str)
-                       for b in branches)
-        ):
-            raise ValueError(
-                f"{owner}: inputs must be a non-empty list of (name, encoder, columns) "
-                f"triples, as in a ColumnTransformer; got {branches!r}."
-            )
-        names = [b[0] for b in branches]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(
-                f"{owner}: inputs names must be unique, but {duplicated} appear more "
-                f"than once in {names}."
-            )
-        for name, encoder, _ in branches:
+        for name, encoder, _ in check_branches(owner, self.inputs):
             if isinstance(encoder, str) and encoder == "passthrough":
                 continue
             if isinstance(encoder, type) or not (hasattr(encoder, "fit")
@@ -132,8 +114,7 @@ class _KerasFusion(TrainableBranches):
         return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
 
     def _trains_branches(self):
-        return isinstance(self.inputs, list) and any(
-            trains(b[1]) for b in self.inputs if isinstance(b, (tuple, list)) and len(b) == 3)
+        return any(trains(encoder) for _, encoder, _ in self._triples())
 
     def get_modalities(self):
         """The columns of X each branch sees, by branch name.

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
-from ..keras._branches import TrainableBranches, trains
+from ..keras._branches import TrainableBranches, check_branches, trains
 from ..utils._columns import check_columns_present, check_X, select
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
@@ -287,19 +287,7 @@ class MultiTaskKerasEstimator(TrainableBranches, _BaseKerasEstimator):
             )
         default = (self.shared_layers[0] if len(self.shared_layers) else 64,)
         if isinstance(self.inputs, list):
-            if not all(isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str)
-                       for b in self.inputs):
-                raise ValueError(
-                    f"{owner}: inputs must be a list of (name, encoder, columns) triples, "
-                    f"as in a ColumnTransformer; got {self.inputs!r}."
-                )
-            names = [b[0] for b in self.inputs]
-            duplicated = sorted({n for n in names if names.count(n) > 1})
-            if duplicated:
-                raise ValueError(
-                    f"{owner}: inputs names must be unique, but {duplicated} appear more "
-                    f"than once in {names}."
-                )
+            check_branches(owner, self.inputs)
             specs = {name: (columns, encoder) for name, encoder, columns in self.inputs}
         else:
             specs = self.inputs
