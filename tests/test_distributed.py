@@ -60,7 +60,7 @@ def tiny_bert(tmp_path_factory):
     torch.manual_seed(0)
     config = transformers.BertConfig(vocab_size=len(WORDS), hidden_size=16,
                                      num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=64)
+                                     intermediate_size=32, max_position_embeddings=256)
     transformers.BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path

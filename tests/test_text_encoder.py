@@ -34,7 +34,7 @@ def tiny_bert(tmp_path_factory):
     torch.manual_seed(0)
     config = transformers.BertConfig(
         vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=32, max_position_embeddings=32,
+        num_attention_heads=2, intermediate_size=32, max_position_embeddings=256,
     )
     transformers.BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -106,6 +106,28 @@ def test_one_column_only(tiny_bert):
 def test_unloadable_model_is_a_clear_error(tmp_path):
     with pytest.raises(OSError, match=r"TextEncoder: cannot load model .*no-model"):
         TextEncoder(tmp_path / "no-model").fit(["text"])
+
+
+def test_max_length_above_the_positions_is_a_clear_error(tiny_bert):
+    # a text longer than the position table would fail inside torch at transform
+    with pytest.raises(ValueError, match=r"TextEncoder: max_length=300 is above the 256 "
+                                         r"positions of model .*use max_length<=256"):
+        TextEncoder(tiny_bert, max_length=300).fit(TEXTS)
+    assert TextEncoder(tiny_bert, max_length=256).fit(TEXTS).n_features_out_ == 16
+
+
+def test_positions_count_after_a_padding_offset():
+    # RoBERTa-style position ids start after the padding index: 34 rows, 32 usable
+    from skfusion.encoders._text import _positions
+
+    config = transformers.RobertaConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1,
+                                        num_attention_heads=2, intermediate_size=16,
+                                        max_position_embeddings=34, pad_token_id=1)
+    assert _positions(transformers.RobertaModel(config)) == 32
+    bert = transformers.BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1,
+                                   num_attention_heads=2, intermediate_size=16,
+                                   max_position_embeddings=34)
+    assert _positions(transformers.BertModel(bert)) == 34
 
 
 def test_half_precision_needs_a_gpu(tiny_bert):

@@ -44,7 +44,8 @@ class TextEncoder(_BaseEncoder):
         Scale each embedding to unit L2 norm.
 
     max_length : int, default=256
-        Texts are truncated to this many tokens.
+        Texts are truncated to this many tokens; at most the model's position
+        embeddings (``fit`` raises otherwise).
 
     batch_size : int, default=32
         Texts per forward pass.
@@ -246,7 +247,33 @@ class TextEncoder(_BaseEncoder):
         if self.half:
             model.half()
         return {"model": model, "tokenizer": tokenizer, "device": device,
-                "dim": int(model.config.hidden_size)}
+                "dim": int(model.config.hidden_size), "positions": _positions(model)}
+
+    def fit(self, X, y=None):
+        """Load the model (nothing is learned from X) and check that
+        ``max_length`` fits its position embeddings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            One column of texts; checked, not learned from.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        super().fit(X, y)
+        positions = self._loaded_model["positions"]
+        if positions is not None and self.max_length > positions:
+            raise ValueError(
+                f"TextEncoder: max_length={self.max_length} is above the {positions} "
+                f"positions of model {str(self.model)!r}, whose longer texts could not "
+                f"be encoded; use max_length<={positions}."
+            )
+        return self
 
     def _token_ids(self, texts):
         """Each text's token ids, truncated to ``max_length``."""
@@ -394,3 +421,15 @@ def _files_digest(path):
 
 
 register_encoder("text", TextEncoder)
+
+
+def _positions(model):
+    """How many tokens a model with learned absolute positions can take
+    (RoBERTa-style embeddings start counting after the padding index), or
+    None when it has no such table."""
+    embeddings = getattr(model, "embeddings", None)
+    table = getattr(embeddings, "position_embeddings", None)
+    if table is None or not hasattr(table, "num_embeddings"):
+        return None
+    padding = getattr(embeddings, "padding_idx", None)
+    return int(table.num_embeddings) - (int(padding) + 1 if padding is not None else 0)

@@ -137,9 +137,9 @@ class TrainableBranches:
             self._trained_layers_[name] = "image"
             return encoder
         _texts(owner, name, part)  # missing texts, named by branch and row
-        encoder = clone(encoder).fit(part)
         config, _ = _bert.read_checkpoint(owner, name, encoder.model, weights=False)
         _bert.check_positions(owner, name, encoder, config)
+        encoder = clone(encoder).fit(part)
         self._trained_layers_[name] = _bert.bottom_layer(owner, name, encoder, config)
         return encoder
 
