@@ -14,7 +14,6 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
     StackingClassifier,
     StackingRegressor,
 )

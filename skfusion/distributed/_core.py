@@ -168,7 +168,7 @@ def apply_partition(frame, estimator, method, meta, owner):
             "columns= to name them."
         )
     return pd.DataFrame(
-        {c: pd.Series(out[:, j], index=frame.index).astype(meta.dtypes.iloc[j], copy=False)
+        {c: pd.Series(out[:, j], index=frame.index).astype(meta.dtypes.iloc[j])
          for j, c in enumerate(meta.columns)},
         index=frame.index,
     )
@@ -180,4 +180,4 @@ def _conform(out, meta, owner):
             f"{owner}: the estimator gave columns {list(out.columns)}, expected "
             f"{list(meta.columns)}."
         )
-    return out.astype(dict(meta.dtypes), copy=False)
+    return out.astype(dict(meta.dtypes))
