@@ -31,6 +31,9 @@ model, the bottom 4 frozen); the estimator against the same top-2 network
 trained by raw Keras (hand-built ``keras.Model``, ``Model.fit`` on a plain
 ``PyDataset`` of the same padded batches); and the text branch against raw
 transformers + torch fine-tuning the top 2 layers (AdamW, full forward).
+The full-forward rows run twice: on skfusion's batches of alike lengths,
+and on shuffled batches each padded to its longest review, the usual
+``DataLoader`` way (how the issue's baseline of 33 reviews/s was measured).
 
 Run: ``python benchmarks/fine_tuning.py`` (Keras on torch, the faster
 backend here; ``--backend tensorflow`` for the other). ``--quick`` runs on
@@ -40,10 +43,18 @@ Measured on 2 cores (x86_64, Python 3.11.7, torch 2.13.0 CPU), test R²:
 TF-IDF + ridge 0.6001 (all training rows), MiniLM frozen + table 0.5292
 (51 s), MiniLM top-3 fine-tuned + table 0.6972 (693 s, the bottom's states
 read from the cache; computing them takes about 3 minutes more), the stack
-0.7158. Speed, top-2, torch backend: cached bottom 106 reviews/s, raw Keras
-110/s, full forward 60/s (1.78x), transformers + torch 49/s (2.15x); top-1:
-227/s against 76/s (3.00x) and 59/s (3.84x). TensorFlow backend, top-2: 89,
-90, 54 (1.67x) and 35/s (2.53x).
+0.7158.
+
+Speed, top-2, one run per backend (reviews/s; in brackets each row's epoch
+time over skfusion's). Torch backend: cached bottom 95, raw Keras 97
+(0.97x), full forward 55 (1.71x), transformers + torch 46 (2.08x); shuffled
+batches: full forward 33 (2.90x), transformers + torch 24 (4.00x).
+TensorFlow backend (a slower hour of this machine: compare within a run):
+67, 65 (1.03x), 39 (1.71x), 24 (2.77x); shuffled 22 (3.05x) and 15 (4.56x).
+With the same batches, caching the bottom saves its forward only: for top-2
+of 6 layers the most it can give is (4 + 6) / 6 = 1.67x counting a backward
+as two forwards; top-1 (torch, an earlier run): 227/s against 76/s (3.00x)
+and 59/s (3.84x).
 """
 
 import argparse
@@ -190,12 +201,22 @@ def raw_keras_model(config, weights, start, n_extra_frozen=0):
     return model
 
 
-def fit_epoch_time(model, x, y, batch_size=32):
+def batch_plan(lengths, batch_size, sort):
+    """Length-sorted batches (skfusion's) or, without ``sort``, the usual
+    shuffled ones (``DataLoader(shuffle=True)`` with a padding collator)."""
+    if sort:
+        return length_batches(lengths, batch_size, shuffle=True)
+    order = np.random.permutation(len(lengths))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def fit_epoch_time(model, x, y, batch_size=32, sort=True):
     class Batches(keras.utils.PyDataset):
         def __init__(self):
-            super().__init__()
+            # the estimator's reader (two workers on TensorFlow: see _sequences.py)
+            super().__init__(workers=2 if keras.backend.backend() == "tensorflow" else 1)
             lengths = np.asarray([len(a) for a in x])
-            self.plan = length_batches(lengths, batch_size, shuffle=True)
+            self.plan = batch_plan(lengths, batch_size, sort)
 
         def __len__(self):
             return len(self.plan)
@@ -210,7 +231,7 @@ def fit_epoch_time(model, x, y, batch_size=32):
     return timer.times[-1]
 
 
-def torch_epoch_time(texts, y, depth, batch_size=32):
+def torch_epoch_time(texts, y, depth, batch_size=32, sort=True):
     import transformers
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(MODEL)
@@ -232,7 +253,7 @@ def torch_epoch_time(texts, y, depth, batch_size=32):
     bert.train()
     for _ in range(2):
         start = time.perf_counter()
-        for rows in length_batches(lengths, batch_size, shuffle=True):
+        for rows in batch_plan(lengths, batch_size, sort):
             batch = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
             states = bert(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).float()
@@ -270,6 +291,12 @@ def speed(X_train, y_train):
     out[f"raw Keras, full forward (bottom {n_layers - depth} frozen)"] = fit_epoch_time(
         raw_keras_model(config, weights, 0, n_layers - depth), ids, y)
     out[f"raw transformers + torch, top-{depth}"] = torch_epoch_time(texts, y, depth)
+    # the full forward as it is usually run: batches in random order, each
+    # padded to its longest review (how the issue's 33 reviews/s was measured)
+    out["raw Keras, full forward, shuffled batches"] = fit_epoch_time(
+        raw_keras_model(config, weights, 0, n_layers - depth), ids, y, sort=False)
+    out[f"raw transformers + torch, top-{depth}, shuffled batches"] = torch_epoch_time(
+        texts, y, depth, sort=False)
     return rows, out
 
 
