@@ -6,10 +6,10 @@ from skfusion import demo
 
 
 def test_demo_prints_one_table_per_scenario(capsys, tmp_path):
-    demo.main(["--rows", "1500", "--folds", "3", "--n-jobs", "1", "--no-minilm",
+    demo.main(["--rows", "1000", "--folds", "2", "--n-jobs", "1", "--no-minilm",
                "--epochs", "2", "--output-dir", str(tmp_path)])
     out = capsys.readouterr().out
-    assert "1,500 clothing reviews" in out
+    assert "1,000 clothing reviews" in out
     assert out.count("scenario: ") == 2
     for name in ("text only", "tabular only", "late fusion, equal weights", 'late fusion, weights="auto"'):
         assert out.count(name) >= 2
