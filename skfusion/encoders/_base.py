@@ -105,11 +105,16 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         self._validate_params()
         self._check_params()
         self._items(X, reset=True)
-        self.n_features_out_ = self._ensure_loaded()
+        n_features_out = self._ensure_loaded()
+        self._check_loaded()
+        self.n_features_out_ = n_features_out
         return self
 
     def _check_params(self):
         """Checks across parameters, after ``_validate_params``; none by default."""
+
+    def _check_loaded(self):
+        """Checks of the parameters against the loaded model; none by default."""
 
     def transform(self, X):
         """Encode each row of X.

@@ -249,23 +249,7 @@ class TextEncoder(_BaseEncoder):
         return {"model": model, "tokenizer": tokenizer, "device": device,
                 "dim": int(model.config.hidden_size), "positions": _positions(model)}
 
-    def fit(self, X, y=None):
-        """Load the model (nothing is learned from X) and check that
-        ``max_length`` fits its position embeddings.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples,) or (n_samples, 1)
-            One column of texts; checked, not learned from.
-
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-        """
-        super().fit(X, y)
+    def _check_loaded(self):
         positions = self._loaded_model["positions"]
         if positions is not None and self.max_length > positions:
             raise ValueError(
@@ -273,7 +257,6 @@ class TextEncoder(_BaseEncoder):
                 f"positions of model {str(self.model)!r}, whose longer texts could not "
                 f"be encoded; use max_length<={positions}."
             )
-        return self
 
     def _token_ids(self, texts):
         """Each text's token ids, truncated to ``max_length``."""
