@@ -100,10 +100,10 @@ def sequence_dataset(keras, x, y, sample_weight, batch_size, shuffle):
         y = tuple(y)  # one target per output: tf.data wants a tuple
 
     # On TensorFlow a one-worker PyDataset is read through a tf.data
-    # prefetch, and about every other epoch the first batch then waited
-    # seconds (7-9 s a fit of MiniLM's top 2 layers here, whatever the data
-    # size) on the previous epoch's iterator; two workers give Keras' own
-    # prefetching queue instead, which does not
+    # prefetch, and about every other epoch then stalled before its first
+    # batch, between the old iterator and the new (7-9 s in a fit of MiniLM's
+    # top 2 layers on 1,024 reviews); two workers give Keras' own prefetching
+    # queue instead, which did not stall once
     workers = 2 if keras.backend.backend() == "tensorflow" else 1
 
     class LengthBatches(keras.utils.PyDataset):
