@@ -403,9 +403,6 @@ def _files_digest(path):
     return _DIGESTS[stamp]
 
 
-register_encoder("text", TextEncoder)
-
-
 def _positions(model):
     """How many tokens a model with learned absolute positions can take
     (RoBERTa-style embeddings start counting after the padding index), or
@@ -416,3 +413,6 @@ def _positions(model):
         return None
     padding = getattr(embeddings, "padding_idx", None)
     return int(table.num_embeddings) - (int(padding) + 1 if padding is not None else 0)
+
+
+register_encoder("text", TextEncoder)
