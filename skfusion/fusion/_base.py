@@ -7,6 +7,7 @@ from collections import namedtuple
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import _BaseComposition, _print_elapsed_time
 
 #: One modality: a name, the estimator that handles it (or "drop") and the
@@ -14,8 +15,9 @@ from ..utils._sklearn_compat import _BaseComposition, _print_elapsed_time
 Member = namedtuple("Member", ["name", "estimator", "columns"])
 
 
-class _BaseMemberComposition(_BaseComposition):
-    """``get_params``/``set_params`` over ``(name, estimator[, columns])`` items.
+class _BaseMemberComposition(ModalityInputMixin, _BaseComposition):
+    """``get_params``/``set_params`` over ``(name, estimator[, columns])`` items,
+    and the modalities they make (``get_modalities``, ``with_modality_input``).
 
     scikit-learn's ``_BaseComposition`` expects ``(name, estimator)`` pairs;
     like ``ColumnTransformer`` we expose pairs through ``_estimators`` and

@@ -292,7 +292,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         for name, transformer, cols, scaler in zip(
             self._block_names_, self.encoders_, self._columns_, self._scalers_
         ):
-            output = _transform_block(transformer, select(X, cols))
+            output = _transform_block(transformer, self._modality_input(X, name, cols))
             self._check_block_output(name, output, when="predict")
             blocks.append(scaler.transform(output))
         return self._concat(blocks)

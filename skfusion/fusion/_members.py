@@ -205,7 +205,8 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         for name, cols in zip(self._member_names_, self._columns_):
             check_columns_present(self, f"member {name!r}", cols, X, when="predict")
         self._check_columns(X, reset=False)
-        parts = [select(X, cols) for cols in self._columns_]
+        parts = [self._modality_input(X, name, cols)
+                 for name, cols in zip(self._member_names_, self._columns_)]
         masks = self._present_masks(parts, self._member_names_, self._columns_)
         cache = member_cache(self.memory)
         n = X.shape[0]

@@ -6,8 +6,22 @@ from ..utils._optional import import_optional
 from ._importance import modality_importance
 
 
+#: what a row is, by what was perturbed to measure it
+_AXIS_LABELS = {
+    "input": "Member (its own input perturbed)",
+    "columns": "Column group (perturbed in X, for all that read it)",
+}
+
+
 class ModalityImportanceDisplay:
     """Modality importance visualization: one row of bars per modality.
+
+    The vertical axis says what was measured (``result.perturbed``): each
+    member's own input alone ("Member"), or a group of columns of X, which
+    every member that reads them sees perturbed ("Column group"); members
+    that share a column are then one row named after all of them
+    (``"text + minilm"``). See
+    :func:`~skfusion.inspection.modality_importance`.
 
     It is recommended to use
     :func:`~skfusion.inspection.ModalityImportanceDisplay.from_estimator` to
@@ -62,6 +76,8 @@ class ModalityImportanceDisplay:
     >>> disp = ModalityImportanceDisplay(result, estimator_name="fusion").plot()
     >>> [label.get_text() for label in disp.ax_.get_yticklabels()]
     ['a', 'noise']
+    >>> disp.ax_.get_ylabel()
+    'Member (its own input perturbed)'
     """
 
     def __init__(self, result, *, estimator_name=None):
@@ -135,7 +151,7 @@ class ModalityImportanceDisplay:
         # first modality on top, as listed
         ax.set_ylim(len(names) - 0.5, -0.5)
         ax.set_xlabel(f"Decrease in {result.score_name}")
-        ax.set_ylabel("Modality")
+        ax.set_ylabel(_AXIS_LABELS[result.perturbed])
         if self.estimator_name is not None:
             ax.set_title(f"Modality importance: {self.estimator_name}")
         ax.legend(loc="best")

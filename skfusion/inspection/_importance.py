@@ -1,6 +1,7 @@
 """Modality importance: how much a fitted estimator's score drops when one
 modality is shuffled (permutation) or taken away (masking)."""
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -16,9 +17,6 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._columns import check_columns_present, column_positions
 
 _OWNER = "modality_importance"
-
-#: public parameters that list a fusion estimator's modalities as
-#: ``(name, estimator[, columns])`` items, in the order they are looked for
 
 #: a string column whose values are mostly distinct is free text, whose
 #: neutral value is the empty string rather than its most frequent value
@@ -47,7 +45,9 @@ def modality_importance(
       together (one permutation for the whole block, so the structure inside
       the modality stays and only its link to the target and to the other
       modalities breaks), ``n_repeats`` times; the importance is the baseline
-      score minus the permuted score, with its mean and spread over repeats;
+      score minus the permuted score, with its mean and spread over repeats.
+      Every modality is shuffled with the same ``n_repeats`` permutations, so
+      a modality's importance does not depend on which others are measured;
     - **masking** (leave one modality out): the modality's columns are
       replaced once, deterministically, by missing values (``None`` in
       string and object columns, ``NaN`` in numeric ones). A
@@ -60,17 +60,33 @@ def modality_importance(
       distinct) and the most frequent value of any other column.
       ``masking`` reports which was used.
 
+    **What is perturbed.** An estimator's modalities are its members (early
+    fusion: blocks; Keras models: branches), and two of them may read the
+    same column (TF-IDF and a transformer on one review). Where the
+    estimator can feed one member an input of its own (``with_modality_input``:
+    every skfusion fusion estimator, Keras model and multi-task estimator),
+    only that member's input is permuted or masked; the others keep reading
+    ``X``, so a member that cannot change a prediction (a weight of 0) has an
+    importance of exactly 0, whatever the others read
+    (``perturbed="input"``). Otherwise the columns themselves are permuted
+    or masked in ``X``, which changes every member that reads them: members
+    that share a column are then measured together, as one modality named
+    after all of them (``"text + minilm"``) with the union of their columns
+    (``perturbed="columns"``). With ``modalities`` as a dict the modalities
+    are those columns, perturbed in ``X``, each alone.
+
     Parameters
     ----------
     estimator : estimator
         A fitted estimator. Its modalities are what its ``get_modalities()``
         tells: the columns each non-dropped ``(name, estimator, columns)``
         member sees, as resolved in ``fit``. Every skfusion fusion estimator
-        (early, late, stacking) and the multi-task estimator (with
-        ``inputs``) implements it. A
-        :class:`~sklearn.pipeline.Pipeline` whose last step is such an
-        estimator works when its members select columns by name and ``X``
-        has those names. Any other estimator needs ``modalities``.
+        (early, late, stacking), Keras fusion model and the multi-task
+        estimator (with ``inputs``) implements it, and ``with_modality_input``
+        too. A :class:`~sklearn.pipeline.Pipeline` whose last step is such an
+        estimator works when its members select columns by name and the
+        steps before keep those columns of ``X``. Any other estimator needs
+        ``modalities``.
 
     X : DataFrame or array-like of shape (n_samples, n_features)
         Data to score on, usually held out: importances on the training data
@@ -81,11 +97,13 @@ def modality_importance(
 
     modalities : dict, list of str or None, default=None
         ``None`` uses every modality found in ``estimator``; a list of names
-        keeps some of them, in that order; a dict ``{name: columns}`` defines
+        keeps some of them, in that order (a name in a group of members that
+        share columns selects the group); a dict ``{name: columns}`` defines
         the modalities itself (columns as in
         :class:`~sklearn.compose.ColumnTransformer`: a name, a list of names,
         ints, a slice, a boolean mask or a callable), whatever the estimator.
-        Modalities may share columns; each is shuffled or masked alone.
+        Modalities of a dict may share columns; each is shuffled or masked
+        alone, in ``X``.
 
     scoring : str, callable or None, default=None
         One metric: ``None`` uses ``estimator.score``; otherwise anything
@@ -117,10 +135,14 @@ def modality_importance(
         ``modalities``:
 
         modalities : list of str
-            The modality names.
+            The modality names (``"a + b"`` for members measured together).
         columns : list of list
             The columns of each modality: names for a DataFrame, positions
             for an array.
+        perturbed : {"input", "columns"}
+            What was permuted or masked: ``"input"``, each member's own
+            input alone; ``"columns"``, the columns in ``X``, for every
+            member that reads them.
         baseline_score : float
             Score of ``estimator`` on the unchanged ``X``.
         importances : ndarray of shape (n_modalities, n_repeats)
@@ -160,8 +182,8 @@ def modality_importance(
     ...     missing="renormalize",
     ... ).fit(X, y)
     >>> result = modality_importance(reg, X, y, n_repeats=3, random_state=0)
-    >>> result.modalities
-    ['ab', 'noise']
+    >>> result.modalities, result.perturbed
+    (['ab', 'noise'], 'input')
     >>> result.importances_mean.round(2).tolist()
     [0.99, 0.0]
 
@@ -170,6 +192,20 @@ def modality_importance(
 
     >>> result.masking, result.masking_importances.round(2).tolist()
     (['missing', 'missing'], [0.75, -0.25])
+
+    A member that reads the same columns as another but weighs nothing is
+    measured alone, at exactly 0:
+
+    >>> reg = LateFusionRegressor(
+    ...     [("ab", LinearRegression(), ["a", "b"]),
+    ...      ("ab_too", LinearRegression(), ["a", "b"])],
+    ...     weights=[1, 0],
+    ... ).fit(X, y)
+    >>> result = modality_importance(reg, X, y, n_repeats=3, random_state=0)
+    >>> result.importances_mean.round(2).tolist()
+    [1.98, 0.0]
+    >>> result.masking_importances.round(2).tolist()
+    [1.0, 0.0]
     """
     if not isinstance(n_repeats, Integral) or isinstance(n_repeats, bool) or n_repeats < 1:
         raise ValueError(
@@ -193,19 +229,18 @@ def modality_importance(
         ),
     )
     X = _check_X(X)
-    groups = _find_modalities(estimator, X, modalities)
+    groups, perturbed = _find_modalities(estimator, X, modalities)
     names = list(groups)
     scorer = check_scoring(estimator, scoring=scoring)
     baseline_score = float(scorer(estimator, X, y))
 
     rng = check_random_state(random_state)
-    n_samples = X.shape[0]
     # drawn up front, so the results never depend on n_jobs or the backend
-    permutations = [[rng.permutation(n_samples) for _ in range(n_repeats)] for _ in names]
-    context = (scorer, estimator, X, y)
+    orders = [rng.permutation(X.shape[0]) for _ in range(n_repeats)]
+    context = (scorer, estimator, X, y, perturbed == "input")
     jobs = [
         delayed(_permuted_score)(*context, name, groups[name], order)
-        for name, orders in zip(names, permutations)
+        for name in names
         for order in orders
     ]
     jobs += [delayed(_masked_score)(*context, name, groups[name], masking) for name in names]
@@ -218,6 +253,7 @@ def modality_importance(
     return Bunch(
         modalities=names,
         columns=[_column_labels(X, groups[name]) for name in names],
+        perturbed=perturbed,
         baseline_score=baseline_score,
         importances=importances,
         importances_mean=importances.mean(axis=1),
@@ -253,7 +289,10 @@ def _check_X(X):
 
 
 def _find_modalities(estimator, X, modalities):
-    """``{name: column positions}`` of the modalities to measure."""
+    """``{name: column positions}`` of the modalities to measure, and what
+    is perturbed: ``"input"`` (each member's own input, through the
+    estimator's ``with_modality_input``) or ``"columns"`` (the columns in
+    X)."""
     if isinstance(modalities, dict):
         if not modalities or not all(isinstance(name, str) for name in modalities):
             raise ValueError(
@@ -263,7 +302,7 @@ def _find_modalities(estimator, X, modalities):
         return {
             name: _positions(columns, X, f"modality {name!r}", "fix modalities")
             for name, columns in modalities.items()
-        }
+        }, "columns"
     if modalities is not None and not (
         isinstance(modalities, (list, tuple))
         and len(modalities) > 0
@@ -283,14 +322,44 @@ def _find_modalities(estimator, X, modalities):
                 "some of these, or define the modalities with a dict "
                 "{name: columns}."
             )
-        declared = {name: declared[name] for name in modalities}
-    return {
+    chosen = list(declared) if modalities is None else list(modalities)
+    fusion = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    alone = hasattr(fusion, "with_modality_input")
+    positions = {
         name: _positions(
             columns, X, f"member {name!r} of {_describe(estimator)}",
             "pass the columns the estimator was fitted on",
         )
         for name, columns in declared.items()
+        if not alone or name in chosen
     }
+    if alone:
+        return {name: positions[name] for name in chosen}, "input"
+    groups = _column_groups(positions)
+    group_of = {name: key for key, members in groups.items() for name in members}
+    return {
+        key: _union(positions[name] for name in groups[key])
+        for key in dict.fromkeys(group_of[name] for name in chosen)
+    }, "columns"
+
+
+def _column_groups(positions):
+    """``{group name: member names}``: members that share a column (also
+    through a third member) in one group named after all of them, in the
+    order of ``positions``; a member that shares no column alone."""
+    order = list(positions)
+    groups = []
+    for name, columns in positions.items():
+        touching = [g for g in groups if any(not set(positions[m]).isdisjoint(columns) for m in g)]
+        merged = sorted([name, *(m for g in touching for m in g)], key=order.index)
+        at = groups.index(touching[0]) if touching else len(groups)
+        groups = [g for g in groups if g not in touching]
+        groups.insert(at, merged)
+    return {" + ".join(g): g for g in groups}
+
+
+def _union(position_lists):
+    return list(dict.fromkeys(p for positions in position_lists for p in positions))
 
 
 def _declared_modalities(estimator, X):
@@ -362,7 +431,7 @@ def _column_labels(X, positions):
 # -- scoring modified copies of X --------------------------------------------
 
 
-def _permuted_score(scorer, estimator, X, y, name, positions, order):
+def _permuted_score(scorer, estimator, X, y, alone, name, positions, order):
     """Score with the rows of a modality's columns shuffled by ``order``."""
     if hasattr(X, "iloc"):
         X_new = X.copy()
@@ -372,7 +441,7 @@ def _permuted_score(scorer, estimator, X, y, name, positions, order):
         X_new = X.copy()
         X_new[:, positions] = X[np.ix_(order, positions)]
     try:
-        return float(scorer(estimator, X_new, y))
+        return _score_with(scorer, estimator, X, y, alone, name, X_new)
     except Exception as exc:
         raise ValueError(
             f"{_OWNER}: {_describe(estimator)} failed to score X with "
@@ -380,14 +449,15 @@ def _permuted_score(scorer, estimator, X, y, name, positions, order):
         ) from exc
 
 
-def _masked_score(scorer, estimator, X, y, name, positions, masking):
+def _masked_score(scorer, estimator, X, y, alone, name, positions, masking):
     """Score with a modality left out; returns ``(score, how)``."""
     failures = []
     for how in ("missing", "baseline") if masking == "auto" else (masking,):
         fill = _missing_value if how == "missing" else _neutral_value
         values = [fill(_column(X, p)) for p in positions]
+        X_new = _filled(X, positions, values)
         try:
-            return float(scorer(estimator, _filled(X, positions, values), y)), how
+            return _score_with(scorer, estimator, X, y, alone, name, X_new), how
         except Exception as exc:
             failures.append((how, exc))
     tried = "; ".join(
@@ -403,6 +473,22 @@ def _masked_score(scorer, estimator, X, y, name, positions, masking):
         f"{_OWNER}: {_describe(estimator)} cannot score X with modality "
         f"{name!r} (columns {_column_labels(X, positions)}) left out: {tried}. {fix}"
     ) from failures[-1][1]
+
+
+def _score_with(scorer, estimator, X, y, alone, name, X_new):
+    """The score on ``(X, y)`` with modality ``name`` reading ``X_new``:
+    its own input alone (``alone``), else ``X_new`` in place of ``X``."""
+    if not alone:
+        return float(scorer(estimator, X_new, y))
+    if isinstance(estimator, Pipeline):
+        # the last step's member reads what the steps before make of X_new
+        view = copy.copy(estimator)
+        last_name, last = estimator.steps[-1]
+        X_new = estimator[:-1].transform(X_new) if len(estimator) > 1 else X_new
+        view.steps = [*estimator.steps[:-1], (last_name, last.with_modality_input(name, X_new))]
+    else:
+        view = estimator.with_modality_input(name, X_new)
+    return float(scorer(view, X, y))
 
 
 def _column(X, position):

@@ -7,14 +7,15 @@ from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._columns import check_columns_present, check_X, resolve_columns, select
+from ..utils._columns import check_columns_present, check_X, resolve_columns
+from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import StrOptions
 from ._base import import_keras, layer_tag
 from ._branches import TrainableBranches, check_branches, trains
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
 
 
-class _KerasFusion(TrainableBranches):
+class _KerasFusion(ModalityInputMixin, TrainableBranches):
     """What the fusion models add to the MLPs: X through the branches' encoders
     into one model input per branch, and the fusion of those inputs.
 
@@ -67,7 +68,7 @@ class _KerasFusion(TrainableBranches):
         validate_data(self, X, skip_check_array=True, reset=reset)
         blocks = {}
         for (name, encoder, _), columns in zip(self.inputs, self._columns_):
-            part = select(X, columns)
+            part = self._modality_input(X, name, columns)
             if isinstance(encoder, str) and encoder == "passthrough":
                 block = part
             elif trains(encoder):

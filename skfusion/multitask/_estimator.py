@@ -11,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
 from ..keras._branches import TrainableBranches, check_branches, trains
-from ..utils._columns import check_columns_present, check_X, select
+from ..utils._columns import check_columns_present, check_X
+from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
 
@@ -33,7 +34,7 @@ def _has_classification_task(estimator):
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
 
-class MultiTaskKerasEstimator(TrainableBranches, _BaseKerasEstimator):
+class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasEstimator):
     """One Keras model that learns several targets at once.
 
     A shared trunk of dense layers feeds one head per task: binary (a sigmoid
@@ -348,7 +349,7 @@ class MultiTaskKerasEstimator(TrainableBranches, _BaseKerasEstimator):
             self._reset_trainable_branches()
         blocks = {}
         for i, (name, (columns, transformer, _)) in enumerate(self._branches_.items()):
-            part = select(X, columns)
+            part = self._modality_input(X, name, columns)
             tag = layer_tag(f"branch{i}", name)
             if trains(transformer):
                 if reset:
