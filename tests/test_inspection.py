@@ -7,17 +7,25 @@ import pandas as pd
 import pytest
 from conftest import TABULAR, TEXT
 from joblib import parallel_config
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import make_column_transformer
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingRegressor, VotingClassifier
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import roc_auc_score
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 import skfusion
-from skfusion import EarlyFusionClassifier, LateFusionClassifier, LateFusionRegressor
+from skfusion import (
+    EarlyFusionClassifier,
+    LateFusionClassifier,
+    LateFusionRegressor,
+    StackingFusionClassifier,
+)
 from skfusion.encoders import TabularEncoder
 from skfusion.inspection import ModalityImportanceDisplay, modality_importance
 
@@ -298,6 +306,217 @@ def test_pipeline_ending_in_fusion(split, members):
     np.testing.assert_allclose(result.importances, direct.importances)
 
 
+# -- members that read the same column ---------------------------------------
+
+
+@pytest.fixture
+def text_split(split):
+    """The split without the reviews that have no text: two text members
+    alone can predict every row."""
+    X, y, X_test, y_test = split
+    X, X_test = X.dropna(subset=[TEXT]), X_test.dropna(subset=[TEXT])
+    return X, y.loc[X.index], X_test, y_test.loc[X_test.index]
+
+
+def _counts_member():
+    return make_pipeline(CountVectorizer(binary=True, min_df=2), MultinomialNB())
+
+
+def _importance(estimator, X, y, **params):
+    return modality_importance(estimator, X, y, scoring="roc_auc", random_state=0, **params)
+
+
+def test_zero_weight_member_on_a_shared_column_is_measured_alone(text_split, text_member):
+    """Issue 22: two late-fusion members read the review; the one that
+    weighs nothing cannot change a prediction, so it matters exactly 0,
+    and the other matters as much as in the model without it."""
+    X, y, X_test, y_test = text_split
+    fusion = LateFusionClassifier(
+        [("counts", _counts_member(), TEXT), ("tfidf", text_member, TEXT)], weights=[0, 1]
+    ).fit(X, y)
+
+    result = _importance(fusion, X_test, y_test)
+    assert result.modalities == ["counts", "tfidf"]
+    assert result.perturbed == "input"
+    assert result.columns == [[TEXT], [TEXT]]
+    assert (result.importances[0] == 0).all()
+    assert result.masking_importances[0] == 0
+    assert result.importances_mean[1] > 0.1
+
+    alone = _importance(clone(fusion).set_params(counts="drop").fit(X, y), X_test, y_test)
+    assert alone.modalities == ["tfidf"]
+    np.testing.assert_allclose(result.importances[1], alone.importances[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        result.masking_importances[1], alone.masking_importances[0], rtol=0, atol=1e-12
+    )
+    # the review's column, perturbed for both members: only tfidf listens
+    column = _importance(fusion, X_test, y_test, modalities={"review": TEXT})
+    assert column.perturbed == "columns"
+    np.testing.assert_allclose(column.importances[0], result.importances[1], rtol=0, atol=1e-12)
+
+    fusion.set_params(weights=[0.3, 0.7]).fit(X, y)
+    result = _importance(fusion, X_test, y_test)
+    column = _importance(fusion, X_test, y_test, modalities={"review": TEXT})
+    counts, tfidf = result.importances_mean
+    assert counts > 0.05 and tfidf > 0.05
+    # shuffled by the same permutation, repeat by repeat
+    assert np.abs(result.importances[0] - result.importances[1]).max() > 0.02
+    # each member keeps reading the real review while the other's is shuffled
+    assert column.importances_mean[0] > max(counts, tfidf) + 0.1
+    masked_counts, masked_tfidf = result.masking_importances
+    assert abs(masked_counts - masked_tfidf) > 0.05
+    assert column.masking_importances[0] > max(masked_counts, masked_tfidf) + 0.1
+
+
+@pytest.mark.parametrize("second", ["constant", "counts"])
+def test_stacked_members_on_a_shared_column(text_split, text_member, second):
+    X, y, X_test, y_test = text_split
+    other = DummyClassifier() if second == "constant" else _counts_member()
+    stack = StackingFusionClassifier(
+        [("tfidf", text_member, TEXT), (second, other, TEXT)], LogisticRegression()
+    ).fit(X, y)
+
+    result = _importance(stack, X_test, y_test)
+    column = _importance(stack, X_test, y_test, modalities={"review": TEXT})
+    assert result.modalities == ["tfidf", second]
+    if second == "constant":
+        # its output never moves: nothing it reads matters, and the column
+        # matters exactly as much as tfidf's input
+        assert (result.importances[1] == 0).all() and result.masking_importances[1] == 0
+        np.testing.assert_allclose(column.importances[0], result.importances[0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            column.masking_importances[0], result.masking_importances[0], rtol=0, atol=1e-12
+        )
+    else:
+        tfidf, counts = result.importances_mean
+        assert tfidf > 0.05 and counts > 0.05
+        assert np.abs(result.importances[0] - result.importances[1]).max() > 0.02
+        assert column.importances_mean[0] > max(tfidf, counts) + 0.1
+
+
+def test_early_fusion_blocks_on_a_shared_column(text_split):
+    X, y, X_test, y_test = text_split
+    fusion = EarlyFusionClassifier(
+        [("tfidf", TfidfVectorizer(min_df=2), TEXT),
+         ("counts", CountVectorizer(binary=True, min_df=2), TEXT)],
+        LogisticRegression(max_iter=500),
+        block_weights={"counts": 0},
+    ).fit(X, y)
+
+    result = _importance(fusion, X_test, y_test)
+    column = _importance(fusion, X_test, y_test, modalities={"review": TEXT})
+    assert result.modalities == ["tfidf", "counts"]
+    # a block weighted 0 enters the classifier as zeros, whatever it reads
+    assert (result.importances[1] == 0).all() and result.masking_importances[1] == 0
+    np.testing.assert_allclose(column.importances[0], result.importances[0], rtol=0, atol=1e-12)
+
+    fusion.set_params(block_weights=None).fit(X, y)
+    result = _importance(fusion, X_test, y_test)
+    column = _importance(fusion, X_test, y_test, modalities={"review": TEXT})
+    tfidf, counts = result.importances_mean
+    assert tfidf > 0.05 and counts > 0.05
+    assert np.abs(result.importances[0] - result.importances[1]).max() > 0.02
+    assert column.importances_mean[0] > max(tfidf, counts) + 0.1
+
+
+def test_members_sharing_columns_are_one_group_without_with_modality_input():
+    """An estimator that tells its modalities but cannot feed one of them
+    its own input: members that share a column (also through a third) are
+    measured together, by their columns, and named after all of them."""
+    X = pd.DataFrame(np.arange(60.0).reshape(12, 5), columns=list("abcde"))
+    declared = {"first": ["a", "b"], "second": ["b", "c"], "alone": ["e"], "third": ["d", "c"]}
+    recorder = _DeclaringRecorder(declared).fit(X, None)
+
+    result = modality_importance(recorder, X, None, n_repeats=1, masking="baseline",
+                                 random_state=0)
+    assert result.perturbed == "columns"
+    assert result.modalities == ["first + second + third", "alone"]
+    assert result.columns == [["a", "b", "c", "d"], ["e"]]
+    permuted = recorder.seen_[1]
+    assert not permuted["a"].equals(X["a"])
+    for column in "bcd":
+        np.testing.assert_array_equal(permuted[column] - permuted["a"], X[column] - X["a"])
+    assert permuted["e"].equals(X["e"])
+
+    # a member's name selects its group
+    result = modality_importance(recorder, X, None, modalities=["alone", "third", "first"],
+                                 n_repeats=1, random_state=0)
+    assert result.modalities == ["alone", "first + second + third"]
+
+
+def test_display_says_what_was_perturbed(text_split, text_member):
+    X, y, X_test, y_test = text_split
+    fusion = LateFusionClassifier(
+        [("counts", _counts_member(), TEXT), ("tfidf", text_member, TEXT)]
+    ).fit(X, y)
+    members = ModalityImportanceDisplay.from_estimator(fusion, X_test, y_test, n_repeats=1,
+                                                       random_state=0)
+    assert [label.get_text() for label in members.ax_.get_yticklabels()] == ["counts", "tfidf"]
+    assert members.ax_.get_ylabel() == "Member (its own input perturbed)"
+
+    declared = _DeclaringRecorder(fusion.get_modalities()).fit(X_test, None)
+    group = ModalityImportanceDisplay.from_estimator(declared, X_test, None, n_repeats=1,
+                                                     random_state=0)
+    assert [label.get_text() for label in group.ax_.get_yticklabels()] == ["counts + tfidf"]
+    assert group.ax_.get_ylabel() == "Column group (perturbed in X, for all that read it)"
+
+
+# -- with_modality_input ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["late", "stacking", "early"])
+def test_with_modality_input_replaces_one_members_input(split, members, kind):
+    """With members on their own columns, a view that feeds one member
+    other rows predicts what the estimator predicts on X with those
+    columns replaced; the estimator itself is left as it was."""
+    X, y, X_test, y_test = split
+    X, X_test = X.fillna({TEXT: ""}), X_test.fillna({TEXT: ""})
+    if kind == "late":
+        fusion = LateFusionClassifier(members)
+    elif kind == "stacking":
+        fusion = StackingFusionClassifier(members, cv=2)
+    else:
+        fusion = EarlyFusionClassifier(
+            [("text", TfidfVectorizer(min_df=2), TEXT), ("tab", TabularEncoder(), TABULAR)],
+            LogisticRegression(max_iter=500),
+        )
+    fusion.fit(X, y)
+    before = fusion.predict_proba(X_test)
+    shuffled = X_test.sample(frac=1.0, random_state=0)
+    mixed = X_test.copy()
+    mixed[TEXT] = shuffled[TEXT].to_numpy()
+
+    view = fusion.with_modality_input("text", shuffled)
+    np.testing.assert_array_equal(view.predict_proba(X_test), fusion.predict_proba(mixed))
+    assert not np.allclose(view.predict_proba(X_test), before)
+    np.testing.assert_array_equal(fusion.predict_proba(X_test), before)
+    # views chain: the table too
+    both = view.with_modality_input("tab", shuffled)
+    np.testing.assert_allclose(both.predict_proba(X_test), fusion.predict_proba(shuffled))
+
+
+def test_with_modality_input_errors(late, split, members):
+    *_, X_test, _ = split
+    with pytest.raises(ValueError, match=(
+        r"LateFusionClassifier: with_modality_input got name='txt', which is none of "
+        r"its modalities \['text', 'tab'\]; pass one of these names."
+    )):
+        late.with_modality_input("txt", X_test)
+    with pytest.raises(ValueError, match=(
+        r"LateFusionClassifier: modality 'text' selects column\(s\) \['Review Text'\] "
+        r"that X does not have .*; pass data with the columns the estimator was fitted on."
+    )):
+        late.with_modality_input("text", X_test.drop(columns=TEXT))
+    view = late.with_modality_input("text", X_test.iloc[:10])
+    with pytest.raises(ValueError, match=(
+        r"LateFusionClassifier: the input given to modality 'text' through "
+        r"with_modality_input has 10 rows but X has 200; give it one row per row of X."
+    )):
+        view.predict_proba(X_test)
+    with pytest.raises(NotFittedError):
+        LateFusionClassifier(members).with_modality_input("text", X_test)
+
+
 def test_top_level_names():
     assert skfusion.modality_importance is modality_importance
     assert skfusion.ModalityImportanceDisplay is ModalityImportanceDisplay
@@ -508,6 +727,25 @@ def test_display_without_matplotlib(late, split, monkeypatch):
         ModalityImportanceDisplay(result).plot()
     with pytest.raises(ImportError, match=r"ModalityImportanceDisplay.from_estimator needs"):
         ModalityImportanceDisplay.from_estimator(late, X_test, y_test)
+
+
+class _DeclaringRecorder(ClassifierMixin, BaseEstimator):
+    """Scores 1.0, keeps every X it is scored on and tells its modalities,
+    but has no with_modality_input."""
+
+    def __init__(self, declared=None):
+        self.declared = declared
+
+    def fit(self, X, y):
+        self.seen_ = []
+        return self
+
+    def get_modalities(self):
+        return self.declared
+
+    def score(self, X, y):
+        self.seen_.append(X.copy())
+        return 1.0
 
 
 class _Recorder(ClassifierMixin, BaseEstimator):

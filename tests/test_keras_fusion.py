@@ -20,6 +20,7 @@ pytest.importorskip("keras")
 
 from skfusion import LateFusionClassifier
 from skfusion.encoders import TabularEncoder
+from skfusion.inspection import modality_importance
 from skfusion.keras import KerasFusionClassifier, KerasFusionRegressor
 
 pytestmark = pytest.mark.keras
@@ -85,6 +86,26 @@ def test_shared_fusion_applies_one_layer_to_every_branch():
                        r"\{'a': 3, 'b': 2\}"):
         clone(reg).set_params(inputs=[("a", "passthrough", [0, 1, 2]),
                                       ("b", "passthrough", [3, 4])]).fit(X, X[:, 0])
+
+
+def test_one_branch_reads_its_own_input_through_with_modality_input():
+    """Two branches on the same columns: a view feeds one of them other
+    rows, which is how modality_importance measures each branch alone."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    reg = KerasFusionRegressor(
+        [("a", StandardScaler(), [0, 1, 2]), ("b", "passthrough", [0, 1, 2])],
+        hidden_layers=(4,), epochs=2, random_state=0,
+    ).fit(X, X[:, 0] - X[:, 2])
+    shuffled = X[rng.permutation(len(X))]
+
+    a_alone = reg.with_modality_input("a", shuffled).predict(X)
+    both = reg.with_modality_input("a", shuffled).with_modality_input("b", shuffled).predict(X)
+    assert_allclose(both, reg.predict(shuffled), rtol=1e-6)
+    assert not np.allclose(a_alone, reg.predict(X))
+    assert not np.allclose(a_alone, both)
+    result = modality_importance(reg, X, X[:, 0] - X[:, 2], n_repeats=2, random_state=0)
+    assert (result.modalities, result.perturbed) == (["a", "b"], "input")
 
 
 def test_grid_search_and_late_fusion_member(data):

@@ -211,6 +211,20 @@ def test_passthrough_branch_and_array_X():
     assert model.predict(X).shape == (40, 1)
 
 
+def test_one_branch_reads_its_own_input_through_with_modality_input():
+    X, Y = make_data(40)
+    model = MultiTaskKerasEstimator(
+        {"price": "regression"}, inputs={"first": ([0, 1], "passthrough"), "rest": ([2, 3, 4], StandardScaler())},
+        shared_layers=(4,), epochs=1, random_state=0,
+    ).fit(X, Y)
+    shuffled = X[np.random.RandomState(0).permutation(len(X))]
+    mixed = X.copy()
+    mixed[:, :2] = shuffled[:, :2]
+    view = model.with_modality_input("first", shuffled)
+    np.testing.assert_allclose(view.predict(X), model.predict(mixed), rtol=1e-6)
+    assert not np.allclose(view.predict(X), model.predict(X))
+
+
 def test_seeded_fit_is_reproducible_and_leaves_global_random_state_alone(data):
     import keras
 
