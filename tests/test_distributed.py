@@ -31,6 +31,7 @@ pytest.importorskip("pyarrow")
 from skfusion import EarlyFusionClassifier, LateFusionClassifier
 from skfusion.distributed import model_loads, predict, setup_workers, transform
 from skfusion.utils import _runtime
+from skfusion.utils._trust import CacheDir
 
 # the slow classifier below is defined here: workers get it by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -240,8 +241,9 @@ def test_distributed_grid_search_encodes_each_text_once(client, tiny_bert, revie
     assert_allclose(search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
     # every vector the workers' model computed was written to the shared
     # cache as one shard row: as many rows as distinct texts, none twice
-    shards = list(cache.rglob("*.npz"))
-    keys = np.concatenate([np.load(f)["keys"] for f in shards])
+    store = CacheDir(cache, owner="test", param="cache")
+    shards = [f.relative_to(cache) for f in cache.rglob("*.npz")]
+    keys = np.concatenate([store.read(f)[0] for f in shards])
     assert len(keys) == len(set(keys)) == X[TEXT].nunique()
     # the workers' defaults went with the plugin
     assert client.run(lambda: _runtime.process_default("cache")) == {w: None for w in client.run(os.getpid)}
@@ -385,8 +387,8 @@ def test_claims_split_the_work_and_outlive_no_owner(tmp_path):
     dead process is ignored; a released claim's keys are read, not encoded."""
     from skfusion.utils._cache import EmbeddingCache
 
-    cache = EmbeddingCache(tmp_path, "ns")
-    other = EmbeddingCache(tmp_path, "ns")  # another encoder, same namespace
+    cache = EmbeddingCache(tmp_path, "ns", owner="TextEncoder")
+    other = EmbeddingCache(tmp_path, "ns", owner="TextEncoder")  # another encoder, same namespace
     with cache.claim(["a", "b"]) as (mine, theirs):
         assert (mine, theirs) == (["a", "b"], [])
         with other.claim(["b", "c"]) as (mine_too, theirs_too):

@@ -142,7 +142,8 @@ def test_passthrough_true_keeps_sparse_input():
 
 def test_passthrough_of_text_columns_as_they_are(reviews, members):
     X, y = reviews
-    stack = StackingFusionClassifier(members, passthrough=True, missing="indicator", cv=3)
+    stack = StackingFusionClassifier(members, HistGradientBoostingClassifier(max_iter=5),
+                                     passthrough=True, missing="indicator", cv=3)
     with pytest.raises(ValueError, match=r"StackingFusionClassifier: the passthrough columns are not numeric .*give passthrough as \(name, transformer, columns\) triples"):
         stack.fit(X, y)
 
@@ -168,7 +169,7 @@ def test_grid_search_over_the_final_estimator_refits_no_member(reviews, members,
         return GridSearchCV(stack, {"final_estimator__C": grid}, cv=3, scoring="neg_log_loss").fit(X, y)
 
     def stored(location):
-        return len(list((location / "skfusion" / "member").rglob("*.pkl")))
+        return len(list((location / "skfusion" / "member").rglob("*.entry")))
 
     one = search([0.1], tmp_path / "one")
     two = search([0.1, 10.0], tmp_path / "two")

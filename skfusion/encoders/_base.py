@@ -131,12 +131,17 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_out_")
         items = self._items(X, reset=False)
         self._ensure_loaded()
-        location = cache_location(self.cache)
-        if location is None:
-            location = process_default("cache")
-        if location is None:
+        cache = self._embedding_cache(self._cache_namespace())
+        if cache is None:
             return self._encode_batched(items)
-        return self._encode_cached(items, EmbeddingCache(location, self._cache_namespace()))
+        return self._encode_cached(items, cache)
+
+    def _embedding_cache(self, namespace):
+        """The embedding cache of ``namespace`` under ``cache`` (or the
+        process default that :func:`~skfusion.distributed.setup_workers`
+        sets), or None without one."""
+        cache = self.cache if cache_location(self.cache) is not None else process_default("cache")
+        return None if cache is None else EmbeddingCache(cache, namespace, owner=type(self).__name__)
 
     def _encode_cached(self, items, cache):
         if not items:

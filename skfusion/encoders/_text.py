@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._cache import EmbeddingCache, cache_location, file_digest, fingerprint
+from ..utils._cache import file_digest, fingerprint
 from ..utils._optional import import_optional
-from ..utils._runtime import process_default, thread_budget, torch_threads
+from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
 from ._base import _BaseEncoder, is_missing, register_encoder
 
@@ -290,15 +290,13 @@ class TextEncoder(_BaseEncoder):
         for row, item in enumerate(texts):
             self._check_item(item, row)
         self._ensure_loaded()
-        location = cache_location(self.cache)
-        if location is None:
-            location = process_default("cache")
         encode = functools.partial(self._states, layer=layer)
-        if location is None:
+        cache = self._embedding_cache(fingerprint(
+            "TextEncoder.token_states", self._model_identity(), self.max_length,
+            self.revision, layer))
+        if cache is None:
             return encode(list(texts))
-        namespace = fingerprint("TextEncoder.token_states", self._model_identity(),
-                                self.max_length, self.revision, layer)
-        return self._cached(list(texts), EmbeddingCache(location, namespace), encode)
+        return self._cached(list(texts), cache, encode)
 
     def _states(self, texts, layer):
         """The torch model's token states after ``layer`` layers: the forward

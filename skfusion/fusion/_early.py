@@ -185,7 +185,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
                     "to 'drop'."
                 )
 
-        cache = member_cache(self.memory)
+        cache = member_cache(self.memory, type(self).__name__)
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
                 m.estimator, part, y, cache,

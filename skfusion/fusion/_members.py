@@ -90,7 +90,7 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         self._check_columns(X, reset=True)
         active = [m for m in members if not _is_drop(m.estimator)]
         routed = self._route_fit_params(members, fit_params)
-        cache = member_cache(self.memory)
+        cache = member_cache(self.memory, type(self).__name__)
         columns = [resolve_columns(self, m, X) for m in active]
         parts = [select(X, cols) for cols in columns]
         names = [m.name for m in active]
@@ -208,7 +208,7 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         parts = [self._modality_input(X, name, cols)
                  for name, cols in zip(self._member_names_, self._columns_)]
         masks = self._present_masks(parts, self._member_names_, self._columns_)
-        cache = member_cache(self.memory)
+        cache = member_cache(self.memory, type(self).__name__)
         n = X.shape[0]
         blocks = []
         for i, (est, X_part, mask, key, method) in enumerate(

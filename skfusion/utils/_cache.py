@@ -11,16 +11,17 @@ fitted member found in the store is only loaded when something needs it.
 """
 
 import collections
+import contextlib
 import hashlib
 import os
 import pickle
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
 from ._claims import Claims
+from ._trust import MISSING, CacheDir
 
 _HASHABLE_INFERRED = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean"}
 
@@ -214,10 +215,6 @@ class StoredMember:
         return self.cache.load_member(self.key)
 
 
-_REQUIRED = object()
-_MISSING = object()
-
-
 class NoCache:
     """What :class:`MemberCache` does with ``memory=None``: every fit and
     every output is computed, nothing is kept."""
@@ -250,23 +247,28 @@ class MemberCache(NoCache):
     A fit is keyed on the member's parameters (one pickle of the unfitted
     estimator, plus the model files of skfusion encoders inside it) and a
     fingerprint of its data; an output on the fit's key, the method and a
-    fingerprint of the rows. Writes are atomic (a temporary file renamed
-    into place), so parallel workers, Dask's included, can share one
-    location. A fit found in the cache comes back as a
+    fingerprint of the rows. The directory and every entry are checked as
+    :class:`~skfusion.utils._trust.CacheDir` does: only the user's own
+    directory (or a :class:`~skfusion.utils.SharedCache`) is read, and an
+    entry whose tag does not match is a miss. Writes are atomic (a temporary
+    file renamed into place), so parallel workers, Dask's included, can
+    share one location. A fit found in the cache comes back as a
     :class:`StoredMember`, loaded only when something needs the model.
     """
 
-    #: fitted members this process has read, by path, most recent last: a
-    #: grid search over weights reads the same few members for every
-    #: candidate, and unpickling one costs more than the rest of a cached fit
+    #: fitted members this process has read or verified, by path, most
+    #: recent last: a grid search over weights finds the same few members
+    #: for every candidate, and reading one costs more than the rest of a
+    #: cached fit. Values are the member, or None where only its entry was
+    #: verified (path, inode, size and mtime in ``_intact``).
     _members = collections.OrderedDict()
+    _intact = {}
     _members_lock = threading.Lock()
     _members_size = 32
 
-    def __init__(self, location):
-        # plain strings: a grid search looks up a few paths per candidate,
-        # and pathlib's joins cost more than the lookups
-        self.root = os.path.join(os.fspath(location), "skfusion")
+    def __init__(self, memory, owner):
+        self.store = CacheDir(memory, owner=owner, param="memory")
+        self.root = os.path.join(self.store.root, "skfusion")
 
     def load_member(self, key):
         """The fitted member stored under ``key``.
@@ -282,7 +284,12 @@ class MemberCache(NoCache):
             if member is not None:
                 self._members.move_to_end(path)
                 return member
-        member = self._load("member", key)
+        member = self.store.read(self._relative("member", key))
+        if member is MISSING:
+            raise FileNotFoundError(
+                f"{self.store.owner}: the cached member {path!r} went missing or was "
+                "damaged after it was found; fit again."
+            )
         self._remember(path, member)
         return member
 
@@ -293,6 +300,28 @@ class MemberCache(NoCache):
             while len(self._members) > self._members_size:
                 self._members.popitem(last=False)
 
+    def _member_intact(self, key):
+        """Whether the member entry of ``key`` is there and its tag matches;
+        checked once per file (a stat after that)."""
+        path = self._path("member", key)
+        with self._members_lock:
+            if path in self._members:
+                return True
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return False
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        if self._intact.get(path) == stamp:
+            return True
+        if not self.store.verify(self._relative("member", key)):
+            return False
+        with self._members_lock:
+            self._intact[path] = stamp
+            while len(self._intact) > 4 * self._members_size:
+                del self._intact[next(iter(self._intact))]
+        return True
+
     def fit(self, estimator, X, y, fit_params, fit):
         """The fitted member and its key: read from the cache, or
         ``fit(clone(estimator), X, y, fit_params)`` and stored."""
@@ -300,12 +329,12 @@ class MemberCache(NoCache):
 
         key = self._key(estimator, X, y, fit_params)
         # "classes" is written after "member", so finding it means both are there
-        classes = self._load("classes", key, default=_MISSING)
-        if classes is not _MISSING:
+        classes = self.store.read(self._relative("classes", key))
+        if classes is not MISSING and self._member_intact(key):
             return StoredMember(self, key, classes), key
         fitted = fit(clone(estimator), X, y, fit_params)
-        self._save("member", key, fitted)
-        self._save("classes", key, getattr(fitted, "classes_", None))
+        self.store.write(self._relative("member", key), fitted, pickled=True)
+        self.store.write(self._relative("classes", key), getattr(fitted, "classes_", None))
         self._remember(self._path("member", key), fitted)
         return fitted, key
 
@@ -315,11 +344,11 @@ class MemberCache(NoCache):
         from sklearn.base import clone
 
         key = self._key(transformer, X, y, {})
-        found = self._load("fit_transform", key, default=_MISSING)
-        if found is not _MISSING:
+        found = self.store.read(self._relative("fit_transform", key))
+        if found is not MISSING:
             return found
         result = fit_transform(clone(transformer), X, y)
-        self._save("fit_transform", key, result)
+        self.store.write(self._relative("fit_transform", key), result, pickled=True)
         return result
 
     def output(self, fitted, key, X, method):
@@ -328,11 +357,11 @@ class MemberCache(NoCache):
         if key is None:
             return getattr(loaded(fitted), method)(X)
         output_key = fingerprint(key, method, X)
-        output = self._load("output", output_key, default=_MISSING)
-        if output is not _MISSING:
+        output = self.store.read(self._relative("output", output_key))
+        if output is not MISSING:
             return output
         output = getattr(loaded(fitted), method)(X)
-        self._save("output", output_key, output)
+        self.store.write(self._relative("output", output_key), output)
         return output
 
     def __bool__(self):
@@ -346,49 +375,30 @@ class MemberCache(NoCache):
             _model_identities(estimator, params), X, y, fit_params,
         )
 
+    def _relative(self, kind, key):
+        # plain strings: a grid search looks up a few paths per candidate,
+        # and pathlib's joins cost more than the lookups
+        return os.path.join("skfusion", kind, key[:2], key + ".entry")
+
     def _path(self, kind, key):
-        return os.path.join(self.root, kind, key[:2], key + ".pkl")
-
-    def _load(self, kind, key, default=_REQUIRED):
-        """What was saved under ``key``, or ``default`` if nothing was (and
-        one was given): one system call where a check first takes two."""
-        try:
-            f = open(self._path(kind, key), "rb")
-        except FileNotFoundError:
-            if default is _REQUIRED:
-                raise
-            return default
-        with f:
-            return pickle.load(f)
-
-    def _save(self, kind, key, value):
-        path = self._path(kind, key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return os.path.join(self.store.root, self._relative(kind, key))
 
     def __eq__(self, other):
-        return isinstance(other, MemberCache) and other.root == self.root
+        return isinstance(other, MemberCache) and other.store == self.store
 
     def __hash__(self):
-        return hash(self.root)
+        return hash(self.store)
 
 
 _NO_CACHE = NoCache()
 
 
-def member_cache(memory):
-    """The cache for a ``memory`` parameter (None, a path or a
-    joblib.Memory): a :class:`MemberCache`, or a :class:`NoCache` that
-    computes everything."""
-    location = cache_location(memory)
-    return _NO_CACHE if location is None else MemberCache(location)
+def member_cache(memory, owner):
+    """The cache for the ``memory`` parameter (None, a path, a
+    :class:`~skfusion.utils.SharedCache` or a joblib.Memory) of ``owner``
+    (the estimator's name, for errors): a :class:`MemberCache`, or a
+    :class:`NoCache` that computes everything."""
+    return _NO_CACHE if cache_location(memory) is None else MemberCache(memory, owner)
 
 
 def loaded(member):
@@ -443,25 +453,39 @@ class EmbeddingCache:
 
     ``namespace`` identifies the model and every parameter that changes its
     output; each input is keyed by a digest of its content. Encoded batches
-    are written as shards (``.npz`` of keys and vectors), atomically, so
-    processes sharing a location never read half a file. A process keeps the
-    shards it has read in memory and reads only new ones afterwards.
+    are written as shards (keys and vectors, no pickle), atomically and
+    tagged as every cache entry is (see
+    :class:`~skfusion.utils._trust.CacheDir`), so processes sharing a
+    location never read half a file and a damaged or forged shard is
+    ignored with a warning. A process keeps the shards it has read in memory
+    and reads only new ones afterwards.
     """
 
     _loaded = {}  # directory -> (shard names read, {key: vector})
 
-    def __init__(self, location, namespace):
-        self.directory = Path(location) / "skfusion-embeddings" / namespace
-        self._claims = Claims(self.directory)
+    def __init__(self, cache, namespace, *, owner):
+        self.store = CacheDir(cache, owner=owner, param="cache")
+        self.relative = os.path.join("skfusion-embeddings", namespace)
+        self.directory = Path(self.store.root) / self.relative
+        self._claims = Claims(self.store, self.relative)
 
     def _index(self):
         names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
-        if self.directory.is_dir():
-            for path in sorted(self.directory.glob("*.npz")):
-                if path.name not in names:
-                    with np.load(path) as shard:
-                        index.update(zip(shard["keys"].tolist(), _rows(shard)))
-                    names.add(path.name)
+        directory = self.store.checked_directory(self.relative)
+        if directory is not None:
+            for name in sorted(os.listdir(directory)):
+                if not name.endswith(".npz") or name in names:
+                    continue
+                names.add(name)
+                shard = self.store.read(os.path.join(self.relative, name))
+                if shard is MISSING:  # damaged or forged: its inputs are encoded again
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(directory, name))
+                    continue
+                keys, vectors, lengths = shard
+                if lengths is not None:
+                    vectors = np.split(vectors, np.cumsum(lengths)[:-1])
+                index.update(zip(keys.tolist(), vectors))
         return index
 
     def claim(self, keys):
@@ -487,38 +511,23 @@ class EmbeddingCache:
         first dimension varies, such as token states) as a new shard."""
         if not len(keys):
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
         ragged = not isinstance(vectors, np.ndarray) and len({np.shape(v) for v in vectors}) > 1
         if ragged:
-            arrays = {"vectors": np.concatenate(vectors),
-                      "lengths": np.asarray([len(v) for v in vectors], dtype=np.int64)}
+            stored = (np.concatenate(vectors), np.asarray([len(v) for v in vectors], dtype=np.int64))
         else:
             vectors = np.asarray(vectors)
-            arrays = {"vectors": vectors}
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=np.asarray(keys, dtype="U"), **arrays)
-            final = self.directory / f"{fingerprint(keys)}.npz"
-            os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            stored = (vectors, None)
+        name = f"{fingerprint(keys)}.npz"
+        self.store.write(os.path.join(self.relative, name),
+                         (np.asarray(keys, dtype="U"), *stored))
         names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
         index.update(zip(list(keys), vectors))
-        names.add(final.name)
-
-
-def _rows(shard):
-    """A shard's vectors, one per key (split back when stored ragged)."""
-    vectors = shard["vectors"]
-    if "lengths" not in shard.files:
-        return vectors
-    return np.split(vectors, np.cumsum(shard["lengths"])[:-1])
+        names.add(name)
 
 
 def cache_location(cache):
-    """The directory behind a ``cache`` parameter (None, a path or a joblib.Memory)."""
+    """The directory behind a ``cache`` parameter (None, a path, a
+    :class:`~skfusion.utils.SharedCache` or a joblib.Memory)."""
     if cache is None:
         return None
     if isinstance(cache, (str, os.PathLike)):

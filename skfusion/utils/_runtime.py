@@ -23,6 +23,7 @@ import os
 import threading
 
 from ._optional import available_cores
+from ._trust import SharedCache
 
 #: the most models a process keeps loaded; the least recently used goes first
 MAX_MODELS = 8
@@ -115,7 +116,7 @@ def set_process_defaults(*, n_threads=None, cache=None):
         Threads a model may use; None follows ``OMP_NUM_THREADS`` or the
         cores this process may run on.
 
-    cache : str, path-like or None, default=None
+    cache : str, path-like, SharedCache or None, default=None
         Embedding cache directory for encoders whose ``cache`` is None.
 
     Returns
@@ -124,7 +125,9 @@ def set_process_defaults(*, n_threads=None, cache=None):
         The defaults before the call, to restore them.
     """
     previous = dict(_DEFAULTS)
-    _DEFAULTS.update(n_threads=n_threads, cache=None if cache is None else os.fspath(cache))
+    if cache is not None and not isinstance(cache, SharedCache):
+        cache = os.fspath(cache)
+    _DEFAULTS.update(n_threads=n_threads, cache=cache)
     return previous
 
 
