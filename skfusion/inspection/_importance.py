@@ -63,17 +63,18 @@ def modality_importance(
     **What is perturbed.** An estimator's modalities are its members (early
     fusion: blocks; Keras models: branches), and two of them may read the
     same column (TF-IDF and a transformer on one review). Where the
-    estimator can feed one member an input of its own (``with_modality_input``:
-    every skfusion fusion estimator, Keras model and multi-task estimator),
-    only that member's input is permuted or masked; the others keep reading
-    ``X``, so a member that cannot change a prediction (a weight of 0) has an
-    importance of exactly 0, whatever the others read
-    (``perturbed="input"``). Otherwise the columns themselves are permuted
-    or masked in ``X``, which changes every member that reads them: members
-    that share a column are then measured together, as one modality named
-    after all of them (``"text + minilm"``) with the union of their columns
-    (``perturbed="columns"``). With ``modalities`` as a dict the modalities
-    are those columns, perturbed in ``X``, each alone.
+    estimator can feed one member an input of its own through
+    ``with_modality_input`` (every skfusion fusion estimator, Keras fusion
+    model and the multi-task estimator), only that member's input is
+    permuted or masked while the others keep reading ``X``: a member that
+    cannot change a prediction (a weight of 0) has an importance of exactly
+    0, whatever the others read (``perturbed="input"``). Otherwise the
+    columns themselves are permuted or masked in ``X``, which changes every
+    member that reads them: members that share a column are then measured
+    together, as one modality named after all of them (``"text + minilm"``)
+    with the union of their columns (``perturbed="columns"``). With
+    ``modalities`` as a dict the modalities are those columns, perturbed in
+    ``X``, each alone.
 
     Parameters
     ----------
