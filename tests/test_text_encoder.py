@@ -103,9 +103,14 @@ def test_one_column_only(tiny_bert):
         TextEncoder(tiny_bert).fit(X)
 
 
-def test_unloadable_model_is_a_clear_error(tmp_path):
-    with pytest.raises(OSError, match=r"TextEncoder: cannot load model .*no-model"):
+def test_unloadable_model_is_a_clear_error(tmp_path, monkeypatch):
+    # a path is never sent to the hub, whose "Repo id must be..." would mislead
+    with pytest.raises(FileNotFoundError, match=r"TextEncoder: model='.*no-model' is no "
+                                                r"directory .*save_pretrained"):
         TextEncoder(tmp_path / "no-model").fit(["text"])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(OSError, match=r"TextEncoder: cannot load model 'nobody/no-model'"):
+        TextEncoder("nobody/no-model").fit(["text"])
 
 
 def test_max_length_above_the_positions_is_a_clear_error(tiny_bert):
@@ -254,3 +259,13 @@ def test_cache_accepts_a_joblib_memory(tiny_bert, tmp_path, forward_rows):
     assert forward_rows["rows"] == len(set(TEXTS))
     assert_array_equal(first, again)
     assert (tmp_path / "skfusion-embeddings").is_dir()
+
+
+def test_a_lone_surrogate_is_refused_with_its_row(tiny_bert):
+    # "\ud800" is no Unicode text: the tokenizer would fail with a bare TypeError
+    with pytest.raises(ValueError, match=r"TextEncoder: row 1 of X holds '\\ud800' at "
+                                         r"position 3, a lone surrogate"):
+        TextEncoder(tiny_bert).fit(["fine", "bad\ud800 text"])
+    encoder = TextEncoder(tiny_bert).fit(["fine"])
+    with pytest.raises(ValueError, match=r"row 0 of X holds"):
+        encoder.transform(["\udfff"])

@@ -80,7 +80,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
     ``_check_item(item, row)`` (validate one input, raise naming the row),
     ``_item_digest(item)`` (bytes identifying one input), ``_model_identity()``
     (what identifies the weights) and ``_encode(items)`` (the model on a list
-    of inputs, batched, returning ``(n, dim)`` float32).
+    of inputs, batched, returning ``(n, dim)`` float32); those whose model is
+    read from files implement ``_model_digest()``, recorded at fit as
+    ``model_digest_`` and checked before a fitted copy loads its model.
     """
 
     _modality = "feature"
@@ -105,9 +107,12 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         self._validate_params()
         self._check_params()
         self._items(X, reset=True)
+        # a refit reads the model afresh, whatever an earlier fit recorded
+        vars(self).pop("model_digest_", None)
         n_features_out = self._ensure_loaded()
         self._check_loaded()
         self.n_features_out_ = n_features_out
+        self.model_digest_ = self._model_digest()
         return self
 
     def _check_params(self):
@@ -183,8 +188,34 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
             return tqdm(batches, desc=desc, unit="batch")
         return batches
 
+    def _model_digest(self):
+        """The digest of the model files the encoder reads, or None where
+        its model is no file (a hub name, a model object)."""
+        return None
+
+    def _check_model_files(self):
+        """A fitted copy (unpickled, cloned after fit, sent to a worker)
+        reads the files it was fitted with, or says what changed."""
+        recorded = getattr(self, "model_digest_", None)
+        if recorded is None:
+            return
+        current = self._model_digest()
+        if current != recorded:
+            name, path = self._model_file_param()
+            raise ValueError(
+                f"{type(self).__name__}: the model files at {path!r} ({name}=) changed "
+                f"since this encoder was fitted (digest {recorded}, now {current}); its "
+                "features would silently differ. Restore the files it was fitted with, "
+                "or fit it again on these."
+            )
+
+    def _model_file_param(self):
+        """``(parameter name, path)`` of the model files, for errors."""
+        return "model", str(self.model)
+
     def _ensure_loaded(self):
         if getattr(self, "_loaded_model", None) is None:
+            self._check_model_files()
             key = self._model_key()
             if key is None:
                 self._loaded_model = self._load()

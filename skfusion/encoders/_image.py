@@ -117,6 +117,11 @@ class ImageEncoder(_BaseEncoder):
     feature_names_in_ : ndarray of shape (1,)
         The column's name when fitted on a DataFrame.
 
+    model_digest_ : str or None
+        Digest of the ``weights`` file (None for ``None``, ``"imagenet"`` or
+        a model object). A fitted copy that finds another file there raises
+        an error naming both digests before it loads it.
+
     See Also
     --------
     TextEncoder : Text embeddings from a Hugging Face transformer.
@@ -257,9 +262,9 @@ class ImageEncoder(_BaseEncoder):
 
     def _model_identity(self):
         if isinstance(self.model, str):
-            if self.weights is None or self.weights == "imagenet":
+            digest = self._model_digest()
+            if digest is None:
                 return ("backbone", self.model, self.weights)
-            digest = file_digest(self.weights)
             if _is_saved_model(self.weights):
                 return ("saved model", digest)
             return ("backbone", self.model, "weights file", digest)
@@ -299,6 +304,14 @@ class ImageEncoder(_BaseEncoder):
                 model.load_weights(path)
         preprocess = getattr(keras.applications, module).preprocess_input
         return {"model": model, "preprocess": preprocess, "dim": int(model.output_shape[-1])}
+
+    def _model_digest(self):
+        if not isinstance(self.model, str) or self.weights is None or self.weights == "imagenet":
+            return None
+        return file_digest(self._weights_path())
+
+    def _model_file_param(self):
+        return "weights", os.fspath(self.weights)
 
     def _weights_path(self):
         """The weights file, checked readable, or None for None/"imagenet"."""

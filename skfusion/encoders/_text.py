@@ -122,6 +122,12 @@ class TextEncoder(_BaseEncoder):
     feature_names_in_ : ndarray of shape (1,)
         The column's name when fitted on a DataFrame.
 
+    model_digest_ : str or None
+        Digest of the local model directory's files (None for a hub name).
+        A fitted copy (pickled, cloned after fit, sent to a worker) that
+        finds other files at ``model`` raises an error naming both digests
+        before it loads them, and one whose directory is gone says so.
+
     See Also
     --------
     ImageEncoder : Image embeddings from a Keras backbone.
@@ -203,6 +209,15 @@ class TextEncoder(_BaseEncoder):
 
     def _check_item(self, item, row):
         if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(
+                    f"TextEncoder: row {row} of X holds {item[exc.start]!r} at position "
+                    f"{exc.start}, a lone surrogate that is no Unicode text (a broken "
+                    "decode upstream); no tokenizer can read it. Clean the column first, "
+                    "e.g. X[col].str.encode('utf-8', 'replace').str.decode('utf-8')."
+                ) from None
             return
         what = "missing (None/NaN)" if is_missing(item) else f"a {type(item).__name__}, not a str"
         raise ValueError(
@@ -215,10 +230,22 @@ class TextEncoder(_BaseEncoder):
         return item.encode("utf-8", "surrogatepass")
 
     def _model_identity(self):
+        digest = self._model_digest()
+        if digest is not None:
+            return ("local", digest)
+        return ("hub", str(self.model), self.revision)
+
+    def _model_digest(self):
         path = Path(self.model)
         if path.is_dir():
-            return ("local", _files_digest(path))
-        return ("hub", str(self.model), self.revision)
+            return _files_digest(path)
+        if getattr(self, "model_digest_", None) is not None or _names_a_path(str(self.model)):
+            raise FileNotFoundError(
+                f"TextEncoder: model={str(self.model)!r} is no directory (any more); give "
+                "the directory the model was saved to with save_pretrained, or a hub "
+                "name such as 'sentence-transformers/all-MiniLM-L6-v2' while online."
+            )
+        return None
 
     def _load(self):
         torch = import_optional("torch", owner="TextEncoder")
@@ -399,6 +426,12 @@ def _files_digest(path):
     if stamp not in _DIGESTS:
         _DIGESTS[stamp] = file_digest(files)
     return _DIGESTS[stamp]
+
+
+def _names_a_path(model):
+    """Whether ``model`` can only be a path, never a hub name ("org/name")."""
+    return (os.path.isabs(model) or model.startswith((".", "~")) or model.count("/") > 1
+            or os.sep in model.replace("/", "") or os.path.exists(model))
 
 
 def _positions(model):
