@@ -136,16 +136,28 @@ def _per_output(out, classes, method):
     return np.hstack(columns)
 
 
-def apply_partition(frame, estimator, method, meta, owner):
+def apply_partition(frame, estimator, method, meta, owner, partition_info=None):
     """``estimator.method`` on one pandas partition, as a frame like ``meta``.
 
     An empty partition gives an empty frame without calling the model (many
-    estimators refuse zero rows); the index is the partition's.
+    estimators refuse zero rows); the index is the partition's. Dask fills
+    in ``partition_info`` (the partition's number), which names a partition
+    that lacks a fitted column although its collection has it.
     """
     if len(frame) == 0:
         return meta.set_axis(frame.index[:0], axis=0)
     features = getattr(estimator, "feature_names_in_", None)
     if features is not None and isinstance(frame, pd.DataFrame):
+        missing = [c for c in features if c not in frame.columns]
+        if missing:
+            where = (f"partition {partition_info['number']}" if partition_info
+                     else f"a batch of {len(frame)} rows")
+            raise ValueError(
+                f"{owner}: {where} lacks the column(s) {missing} that "
+                f"{type(estimator).__name__} was fitted on (it has "
+                f"{list(frame.columns)}); give every partition the columns of the "
+                "collection."
+            )
         frame = frame[list(features)]
     out = getattr(estimator, method)(frame)
     if isinstance(out, pd.DataFrame):
