@@ -3,12 +3,21 @@ parameters, and fitting members on their own columns with a clear error
 when one fails."""
 
 from collections import namedtuple
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._modalities import ModalityInputMixin
-from ..utils._sklearn_compat import _BaseComposition, _print_elapsed_time
+from ..utils._sklearn_compat import Interval, _BaseComposition, _print_elapsed_time
+
+#: ``n_jobs`` as joblib reads it: None, a number of jobs, or -1 (every
+#: core) and below; 0 means nothing to joblib
+N_JOBS = [
+    None,
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+]
 
 #: One modality: a name, the estimator that handles it (or "drop") and the
 #: columns it sees (``None``: every column, as in ``VotingClassifier``).
@@ -176,8 +185,9 @@ def fit_one(estimator, X, y, fit_params, context=None):
     messages that name the member.
 
     ``context`` is a dict with ``owner`` and ``name`` (the member), and
-    optionally ``multilabel`` and ``message``, printed with the time taken
-    (``verbose``).
+    optionally ``what`` (the member as a failure names it, see
+    :func:`describe`), ``multilabel`` and ``message``, printed with the time
+    taken (``verbose``).
     """
     context = context or {}
     with _print_elapsed_time(context.get("log_name"), context.get("message")):
@@ -191,8 +201,6 @@ def fit_one(estimator, X, y, fit_params, context=None):
                 ) from exc
             raise
         except Exception as exc:
-            if "name" in context:
-                exc.add_note(f"(while fitting member {context['name']!r} of {context['owner']})")
             if (
                 context.get("multilabel")
                 and np.ndim(y) == 2
@@ -205,8 +213,37 @@ def fit_one(estimator, X, y, fit_params, context=None):
                     "sklearn.multiclass.OneVsRestClassifier or use an estimator "
                     "that supports multi-label targets."
                 ) from exc
+            if "what" in context:
+                raise_named(exc, f"{context['owner']}: {context['what']} failed to fit")
             raise
     return estimator
+
+
+def describe(kind, name, columns):
+    """``member 'text' (columns 'text')``: a member (block, branch) and its
+    columns, as errors name them."""
+    return f"{kind} {name!r} ({'all columns' if columns is None else f'columns {columns!r}'})"
+
+
+def raise_named(exc, prefix):
+    """Raise ``exc`` again as ``"<prefix>: <its message>"``, of its own type
+    and chained to it, so that code catching that type still does.
+
+    The fusion cannot know what a member expects of its columns (text, say),
+    so a member's failure is reported as it is, under the member's name. An
+    exception that is more than its message (an ``OSError``'s errno, a
+    ``KeyError``'s key) is raised unchanged, with ``prefix`` as a note.
+    """
+    message = str(exc)
+    if exc.args == (message,):
+        try:
+            named = type(exc)(f"{prefix}: {message}")
+        except Exception:
+            named = None
+        if named is not None and str(named) == f"{prefix}: {message}":
+            raise named from exc
+    exc.add_note(prefix)
+    raise exc
 
 
 def _supports_multilabel(estimator):

@@ -95,6 +95,44 @@ def available_combiners():
     return _COMBINERS.names()
 
 
+def checked(owner, name, combiner):
+    """``combiner`` whose scores are checked before they are normalised:
+    ``(n_samples, n_classes)``, finite, non-negative and not all zero in any
+    row, or a clear error naming ``owner`` and the combiner ``name``."""
+    expected = (
+        "a combiner must return finite, non-negative scores of shape (n_samples, "
+        "n_classes) = {}, not all zero in any row."
+    )
+
+    def combine(probas, weights):
+        scores = np.asarray(combiner(probas, weights), dtype=float)
+        shape = probas.shape[1:]
+        if scores.shape != shape:
+            raise ValueError(
+                f"{owner}: combiner {name!r} returned scores of shape {scores.shape}; "
+                + expected.format(shape)
+            )
+        bad = ~np.isfinite(scores) | (scores < 0)
+        bad_rows = np.flatnonzero(bad.any(axis=1))
+        if bad_rows.size:
+            row = int(bad_rows[0])
+            raise ValueError(
+                f"{owner}: combiner {name!r} returned negative or non-finite scores in "
+                f"{bad_rows.size} of {len(scores)} rows (row {row}: min "
+                f"{np.min(scores[row]):.3g}); " + expected.format(shape)
+            )
+        zero_rows = np.flatnonzero(scores.sum(axis=1) == 0)
+        if zero_rows.size:
+            raise ValueError(
+                f"{owner}: combiner {name!r} returned all-zero scores in "
+                f"{zero_rows.size} of {len(scores)} rows (first: row "
+                f"{int(zero_rows[0])}); " + expected.format(shape)
+            )
+        return scores
+
+    return combine
+
+
 def arithmetic_mean(probas, weights):
     """Weighted arithmetic mean of the member probabilities."""
     return np.einsum("mn,mnk->nk", weights, probas)

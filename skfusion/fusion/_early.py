@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._cache import member_cache
+from ..utils._cache import CACHE_CONSTRAINT, member_cache
 from ..utils._columns import (
     as_matrix,
     check_columns_present,
@@ -36,7 +36,15 @@ from ..utils._sklearn_compat import (
     _print_elapsed_time,
     _VisualBlock,
 )
-from ._base import _BaseMemberComposition, _is_drop, validate_members
+from ._base import (
+    N_JOBS,
+    _BaseMemberComposition,
+    _is_drop,
+    describe,
+    raise_named,
+    validate_members,
+)
+from ._targets import check_y_present
 from ._weights import resolve_weights
 
 
@@ -44,27 +52,33 @@ def _is_passthrough(transformer):
     return isinstance(transformer, str) and transformer == "passthrough"
 
 
-def _fit_transform_block(transformer, X_part, y, message=None):
+def _fit_transform_block(transformer, X_part, y, failure, message=None):
     """Fit one block's transformer (a clone) and return it with its output:
     the unit ``memory`` caches, like a step of a
-    :class:`~sklearn.pipeline.Pipeline`. ``message`` is printed with the
+    :class:`~sklearn.pipeline.Pipeline`. A failure is raised again under
+    ``failure`` (the estimator and block); ``message`` is printed with the
     time taken when given."""
     with _print_elapsed_time("EarlyFusion", message):
-        if hasattr(transformer, "fit_transform"):
-            output = transformer.fit_transform(X_part, y)
-        else:
-            output = transformer.fit(X_part, y).transform(X_part)
+        try:
+            if hasattr(transformer, "fit_transform"):
+                output = transformer.fit_transform(X_part, y)
+            else:
+                output = transformer.fit(X_part, y).transform(X_part)
+        except Exception as exc:
+            raise_named(exc, failure)
         return transformer, as_matrix(output)
 
 
-def _fit_block(transformer, X_part, y, cache, message=None):
+def _fit_block(transformer, X_part, y, cache, failure, message=None):
     """A block's fitted transformer and its output on its training rows,
     from ``cache`` when the same block met the same data before."""
     if _is_passthrough(transformer):
         with _print_elapsed_time("EarlyFusion", message):
             return transformer, as_matrix(X_part)
-    return cache.fit_transform(transformer, X_part, y,
-                               partial(_fit_transform_block, message=message))
+    return cache.fit_transform(
+        transformer, X_part, y,
+        partial(_fit_transform_block, failure=failure, message=message),
+    )
 
 
 def _transform_block(transformer, X_part):
@@ -131,8 +145,8 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         "block_weights": [dict, "array-like", None],
         "projection": [None, Interval(Integral, 1, None, closed="left"),
                        HasMethods(["fit_transform", "transform"])],
-        "n_jobs": [None, Integral],
-        "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": N_JOBS,
+        "memory": CACHE_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
@@ -189,9 +203,10 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         results = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_block)(
                 m.estimator, part, y, cache,
+                f"{owner}: {describe('block', m.name, cols)} failed to fit",
                 f"({i} of {len(active)}) Processing {m.name}" if self.verbose else None,
             )
-            for i, (m, part) in enumerate(zip(active, parts), start=1)
+            for i, (m, part, cols) in enumerate(zip(active, parts, columns), start=1)
         )
         blocks, scalers = [], []
         for m, (_, output) in zip(active, results):
@@ -405,6 +420,7 @@ def _check_target(owner, y, *, classifier):
     """Refuse targets no final estimator can take, with a clear message."""
     if y is None:
         raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    check_y_present(owner, y)
     y_array = np.asarray(y)
     if y_array.ndim > 2:
         raise ValueError(

@@ -201,7 +201,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         owner = type(self).__name__
         y = _check_target(owner, y, classifier=True)
-        X = check_X(self, X)
+        X = check_X(self, X, y)
         if not is_classifier(self.classifier):
             raise TypeError(
                 f"{owner}: classifier must be a classifier, got "

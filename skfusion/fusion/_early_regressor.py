@@ -148,7 +148,7 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         y = _check_target(type(self).__name__, y, classifier=False)
-        X = check_X(self, X)
+        X = check_X(self, X, y)
         Z = self._fit_blocks(X, y)
         params = {k: v for k, v in fit_params.items() if v is not None}
         self.regressor_ = clone(self.regressor).fit(Z, y, **params)

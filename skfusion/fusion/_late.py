@@ -1,16 +1,13 @@
 """Late (decision-level) fusion by voting: what the classifier and the regressor
 share, weights and missing modalities over the members' outputs."""
 
-from numbers import Integral
-
 import numpy as np
+from sklearn.metrics import get_scorer_names
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._sklearn_compat import (
-    HasMethods,
-    StrOptions,
-)
-from ._base import _is_drop, validate_members
+from ..utils._cache import CACHE_CONSTRAINT
+from ..utils._sklearn_compat import StrOptions
+from ._base import N_JOBS, _is_drop, validate_members
 from ._combiners import get_combiner
 from ._members import _BaseMemberFusion
 from ._oof import oof_blocks
@@ -26,11 +23,11 @@ class _BaseLateFusion(_BaseMemberFusion):
     _parameter_constraints: dict = {
         "estimators": [list],
         "weights": ["array-like", dict, StrOptions({"auto"}), None],
-        "scoring": [None, str, callable],
+        "scoring": [None, StrOptions(set(get_scorer_names())), callable],
         "cv": ["cv_object"],
         "missing": [StrOptions({"error", "renormalize"})],
-        "n_jobs": [None, Integral],
-        "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": N_JOBS,
+        "memory": CACHE_CONSTRAINT,
         "verbose": ["verbose"],
     }
 

@@ -14,7 +14,7 @@ from ..utils._sklearn_compat import (
     _raise_for_params,
 )
 from ._base import _is_drop
-from ._combiners import get_combiner
+from ._combiners import checked, get_combiner
 from ._late import _BaseLateFusion
 from ._targets import check_y_given, label_target
 
@@ -75,7 +75,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         :func:`~sklearn.model_selection.cross_val_score`: smooth ones
         (``"neg_log_loss"``, ``"neg_brier_score"``) are optimised over the
         simplex, any other (``"f1_macro"``, ``"roc_auc"``, ...) by greedy
-        ensemble selection with replacement (Caruana et al., 2004).
+        ensemble selection with replacement (Caruana et al., 2004). Like
+        ``cv``, checked in ``fit`` whatever ``weights`` is.
 
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that learn ``weights="auto"``;
@@ -93,7 +94,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     n_jobs : int, default=None
         Number of jobs fitting members (and out-of-fold folds) in parallel
         through joblib; ``None`` means 1 unless in a
-        :func:`joblib.parallel_backend` context (Dask included).
+        :func:`joblib.parallel_backend` context (Dask included), -1 every
+        core. 0 is refused.
 
     memory : str, joblib.Memory or None, default=None
         Cache for fitted members and their predictions, keyed on each
@@ -238,7 +240,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         check_y_given(self, y)
-        X = check_X(self, X)
+        X = check_X(self, X, y)
         target = label_target(type(self).__name__, y)
         self._check_combiner()
         return self._fit_or_reset(self._fit_labels, X, target, fit_params)
@@ -263,9 +265,13 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
                 )
 
     def _check_combiner(self):
+        """The soft-voting combiner, its output checked (an unknown name
+        raises here, at the start of ``fit``)."""
         if callable(self.combiner):
-            return self.combiner
-        return get_combiner("mean" if self.combiner is None else self.combiner)
+            name = getattr(self.combiner, "__name__", repr(self.combiner))
+            return checked(type(self).__name__, name, self.combiner)
+        name = "mean" if self.combiner is None else self.combiner
+        return checked(type(self).__name__, name, get_combiner(name))
 
     def _check_members(self, members):
         if self.voting != "soft":

@@ -143,7 +143,7 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         check_y_given(self, y)
-        X = check_X(self, X)
+        X = check_X(self, X, y)
         y = check_regression_y(self, y)
         return self._fit_or_reset(self._fit, X, RegressionTarget(y), fit_params)
 

@@ -27,7 +27,7 @@ from ..utils._columns import (
     take_rows,
 )
 from ..utils._sklearn_compat import _check_method_params, _routing_enabled, _VisualBlock
-from ._base import _BaseMemberComposition, _is_drop, fit_one
+from ._base import _BaseMemberComposition, _is_drop, describe, fit_one
 
 
 class _FitData:
@@ -92,6 +92,7 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         routed = self._route_fit_params(members, fit_params)
         cache = member_cache(self.memory, type(self).__name__)
         columns = [resolve_columns(self, m, X) for m in active]
+        active = [m._replace(columns=cols) for m, cols in zip(active, columns)]
         parts = [select(X, cols) for cols in columns]
         names = [m.name for m in active]
         masks = self._present_masks(parts, names, columns)
@@ -125,17 +126,32 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         """Refuse members the fusion cannot use (each subclass says which)."""
 
     def _member_fit_args(self, member, X_part, y, rows, fit_params, cache, prefit,
-                         *, multilabel=False, message=None):
-        """Arguments of :func:`_fit_member` for one member on its part of X
-        and the ``rows`` (indices or a mask; None or all-true: every row)."""
+                         *, multilabel=False, message=None, fold=None):
+        """Arguments of :func:`_fit_member` for one member (its columns
+        resolved) on its part of X and the ``rows`` (indices or a mask; None
+        or all-true: every row) of all of X or of cross-validation ``fold``
+        (numbered from 1)."""
         if rows is not None and rows.dtype == bool:
             rows = None if rows.all() else np.flatnonzero(rows)
+        if rows is not None and rows.size == 0 and not prefit:
+            if fold is None:
+                where = "X"
+                fix = "drop the member (set it to 'drop') or give X rows that have the modality"
+            else:
+                where = f"the training part of cross-validation fold {fold}"
+                fix = "use fewer folds (cv) or give more rows the modality"
+            raise ValueError(
+                f"{type(self).__name__}: no row of {where} has a value in any column of "
+                f"{describe('modality', member.name, member.columns)}, so member "
+                f"{member.name!r} has nothing to be fitted on; {fix}."
+            )
         if rows is not None:
             fit_params = _check_method_params(X_part, fit_params, rows)
             X_part, y = take_rows(X_part, rows), take_rows(y, rows)
         context = {
             "owner": type(self).__name__,
             "name": member.name,
+            "what": describe("member", member.name, member.columns),
             "multilabel": multilabel,
             "log_name": self._log_name,
             "message": message,
@@ -155,9 +171,8 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
             if n_missing and self.missing == "error":
                 raise ValueError(
                     f"{type(self).__name__}: {n_missing} of {mask.size} rows have no "
-                    f"value in any column of modality {name!r} (columns "
-                    f"{'all' if cols is None else cols!r}); set {self._missing_fix}, "
-                    "or impute them."
+                    f"value in any column of {describe('modality', name, cols)}; set "
+                    f"{self._missing_fix}, or impute them."
                 )
         return masks
 

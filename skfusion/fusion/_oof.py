@@ -46,11 +46,11 @@ def oof_blocks(estimator, X, y, data, methods, to_block, *, multilabel=False):
     for i, (m, part, mask, method) in enumerate(
         zip(data.members, data.parts, data.masks, methods)
     ):
-        for train, test in folds:
+        for fold, (train, test) in enumerate(folds, start=1):
             train, test = train[mask[train]], test[mask[test]]
             args = estimator._member_fit_args(
                 m, part, y, train, data.routed[m.name]["fit"], data.cache,
-                data.prefit[i], multilabel=multilabel,
+                data.prefit[i], multilabel=multilabel, fold=fold,
             )
             jobs.append(delayed(_fold_output)(args, take_rows(part, test), method))
             where.append((i, test))

@@ -2,8 +2,6 @@
 outputs, with per-modality members, missing modalities and passthrough
 features beside the predictions. What the classifier and the regressor share."""
 
-from numbers import Integral
-
 import numpy as np
 from scipy import sparse
 from sklearn.base import (
@@ -21,6 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import as_matrix, check_columns_present, check_X
+from ..utils._cache import CACHE_CONSTRAINT
 from ..utils._sklearn_compat import (
     HasMethods,
     StrOptions,
@@ -30,7 +29,7 @@ from ..utils._sklearn_compat import (
     _routing_enabled,
     _VisualBlock,
 )
-from ._base import _is_drop, fit_one, validate_members
+from ._base import N_JOBS, _is_drop, fit_one, validate_members
 from ._members import _BaseMemberFusion
 from ._oof import oof_blocks
 
@@ -40,6 +39,21 @@ _final_has = {
     name: available_if(_estimator_has(name, delegates=("final_estimator_", "final_estimator")))
     for name in ("predict", "predict_proba", "predict_log_proba", "decision_function")
 }
+
+
+def _takes_nan(estimator):
+    """Whether ``estimator`` takes NaN, by its ``allow_nan`` tag or, for
+    the wrappers whose tag does not say so (``Pipeline``, ``GridSearchCV``,
+    ``CalibratedClassifierCV``, ``OneVsRestClassifier``), by what first
+    sees the input: a Pipeline's first step, the wrapped ``estimator``."""
+    if get_tags(estimator).input_tags.allow_nan:
+        return True
+    steps = [step for _, step in getattr(estimator, "steps", [])
+             if step is not None and not isinstance(step, str)]
+    if steps:
+        return _takes_nan(steps[0])
+    inner = getattr(estimator, "estimator", None)
+    return hasattr(inner, "fit") and _takes_nan(inner)
 
 
 class _BaseStackingFusion(_BaseMemberFusion):
@@ -52,8 +66,8 @@ class _BaseStackingFusion(_BaseMemberFusion):
         "cv": ["cv_object", StrOptions({"prefit"})],
         "passthrough": ["boolean", list],
         "missing": [StrOptions({"error", "indicator"})],
-        "n_jobs": [None, Integral],
-        "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": N_JOBS,
+        "memory": CACHE_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
@@ -88,7 +102,8 @@ class _BaseStackingFusion(_BaseMemberFusion):
         self.passthrough_ = self._fit_passthrough(X, target.y_)
         Z = self._meta_features(X, blocks, available)
         fit_one(self.final_estimator_, Z, target.y_, fit_params,
-                {"owner": type(self).__name__, "name": "final_estimator"})
+                {"owner": type(self).__name__, "name": "final_estimator",
+                 "what": "final_estimator"})
         return self
 
     def _prefit_cv(self):
@@ -101,6 +116,14 @@ class _BaseStackingFusion(_BaseMemberFusion):
         if not check(final):
             raise ValueError(
                 f"'final_estimator' parameter should be a {kind}. Got {final}"
+            )
+        if self.missing == "indicator" and not _takes_nan(final):
+            raise ValueError(
+                f"{type(self).__name__}: missing='indicator' gives the final estimator "
+                f"NaN member outputs for rows without a modality, but "
+                f"{type(final).__name__} does not take NaN (its allow_nan tag is False); "
+                f"use one that does, such as HistGradientBoosting{kind.capitalize()}(), "
+                "or a Pipeline that imputes first."
             )
         return final
 

@@ -75,8 +75,10 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         rows where its modality is present, gives the final estimator NaN in
         that member's outputs elsewhere and a 0/1 column saying the modality
         is missing (for each member whose modality was missing in ``fit``).
-        Pick a final estimator that takes NaN, such as
-        :class:`~sklearn.ensemble.HistGradientBoostingClassifier`.
+        The final estimator must take NaN (its ``allow_nan`` tag), as
+        :class:`~sklearn.ensemble.HistGradientBoostingClassifier` or a
+        Pipeline that imputes first does; ``fit`` refuses one that does not,
+        the default included.
 
     n_jobs : int, default=None
         Number of jobs fitting members and folds in parallel through joblib.
@@ -209,7 +211,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         check_y_given(self, y)
-        X = check_X(self, X)
+        X = check_X(self, X, y)
         target = label_target(type(self).__name__, y)
         return self._fit_or_reset(self._fit_labels, X, target, fit_params)
 

@@ -148,7 +148,7 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
         """
         _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
         check_y_given(self, y)
-        X = check_X(self, X)
+        X = check_X(self, X, y)
         y = check_regression_y(self, y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -8,6 +8,7 @@ task), so the estimators never ask which kind they hold.
 """
 
 import numpy as np
+import pandas as pd
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
@@ -23,6 +24,7 @@ def label_target(owner, y):
     Raises a clear error, naming ``owner``, for targets no classifier fusion
     can take.
     """
+    check_y_present(owner, y)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         from sklearn.utils.validation import column_or_1d
@@ -261,8 +263,29 @@ def check_y_given(estimator, y):
         )
 
 
+def check_y_present(owner, y):
+    """Refuse a ``y`` with missing values (None, NaN, NA), naming their rows:
+    before this check, string labels with a NaN failed in sorting them."""
+    # a list as object: numpy would turn a NaN among strings into "nan"
+    y = np.asarray(y, dtype=object if isinstance(y, list) else None)
+    if y.dtype.kind not in "fcOM" or y.ndim == 0:
+        return  # no missing value fits in integers, booleans or strings
+    missing = pd.isna(y)
+    if missing.ndim == 2:
+        missing = missing.any(axis=1)
+    rows = np.flatnonzero(missing)
+    if rows.size:
+        shown = rows[:10].tolist()
+        raise ValueError(
+            f"{owner}: y has no value in {rows.size} row(s) (rows {shown}"
+            f"{', ...' if rows.size > len(shown) else ''}); drop those rows of X and y, "
+            "or fill in their targets."
+        )
+
+
 def check_regression_y(estimator, y):
     """y of a fusion regressor: numeric, 1-D or 2-D."""
+    check_y_present(type(estimator).__name__, y)
     y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y", estimator=estimator)
     if y.ndim > 2:
         raise ValueError(

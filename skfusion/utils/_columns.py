@@ -13,10 +13,11 @@ def _owner(owner):
     return owner if isinstance(owner, str) else type(owner).__name__
 
 
-def check_X(owner, X):
+def check_X(owner, X, y=None):
     """Keep DataFrames, arrays and sparse matrices as they are (lists become
     arrays, sparse formats without column indexing become CSR) and refuse
-    shapes no member could use."""
+    shapes no member could use; given ``y`` (a fit), refuse a ``y`` with
+    another number of rows, before anything is fitted on either."""
     if sparse.issparse(X):
         if X.format not in ("csr", "csc"):
             X = X.tocsr()
@@ -42,7 +43,22 @@ def check_X(owner, X):
             else f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required"
         )
         raise ValueError(f"{_owner(owner)}: Found array with {what}.")
+    n_y = _n_rows(y)
+    if n_y is not None and n_y != n_samples:
+        raise ValueError(
+            f"{_owner(owner)}: X has {n_samples} rows but y has {n_y}; y must give one "
+            "target per row of X, in the same order."
+        )
     return X
+
+
+def _n_rows(y):
+    """Rows of ``y``, or None for no y (or a scalar, which the target's own
+    checks refuse)."""
+    shape = getattr(y, "shape", None)
+    if shape is not None:
+        return shape[0] if len(shape) else None
+    return len(y) if hasattr(y, "__len__") else None
 
 
 def resolve_columns(owner, member, X, *, kind="member"):
