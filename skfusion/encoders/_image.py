@@ -10,9 +10,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..utils._cache import cache_location, file_digest, fingerprint
+from ..utils._cache import CACHE_CONSTRAINT, cache_location, file_digest, fingerprint
 from ..utils._optional import import_optional
-from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import _BaseEncoder, is_missing, register_encoder
 
 # name -> (keras.applications submodule holding its preprocess_input, constructor)
@@ -164,7 +164,7 @@ class ImageEncoder(_BaseEncoder):
         "image_size": [tuple, list],
         "pooling": [StrOptions({"avg", "max"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "cache": [str, os.PathLike, None, HasMethods(["cache"])],
+        "cache": CACHE_CONSTRAINT,
         "progress": ["boolean"],
         "trainable": ["boolean", Interval(Integral, 0, None, closed="left")],
         "learning_rate_multiplier": [Interval(Real, 0, None, closed="neither")],

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._cache import file_digest, fingerprint
+from ..utils._cache import CACHE_CONSTRAINT, file_digest, fingerprint
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
-from ..utils._sklearn_compat import HasMethods, Interval, StrOptions
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import _BaseEncoder, is_missing, register_encoder
 
 
@@ -163,7 +163,7 @@ class TextEncoder(_BaseEncoder):
         "device": [str, None],
         "half": ["boolean"],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "cache": [str, os.PathLike, None, HasMethods(["cache"])],
+        "cache": CACHE_CONSTRAINT,
         "progress": ["boolean"],
         "revision": [str, None],
         "trainable": ["boolean", Interval(Integral, 0, None, closed="left")],

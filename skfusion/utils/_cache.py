@@ -21,7 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from ._claims import Claims
-from ._trust import MISSING, CacheDir
+from ._sklearn_compat import HasMethods
+from ._trust import MISSING, CacheDir, SharedCache
+
+#: what a ``memory`` or ``cache`` parameter may be: a directory of the
+#: user's own, a SharedCache, or a joblib.Memory (its location is used)
+CACHE_CONSTRAINT = [None, str, os.PathLike, SharedCache, HasMethods(["cache"])]
 
 _HASHABLE_INFERRED = {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean"}
 
