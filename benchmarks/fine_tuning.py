@@ -78,7 +78,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # benchmarks/distributed.py would shadow Dask's package of that name
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
-import tempfile  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -98,11 +97,12 @@ from skfusion.datasets import load_clothing_reviews  # noqa: E402
 from skfusion.encoders import TabularEncoder, TextEncoder  # noqa: E402
 from skfusion.keras import KerasFusionRegressor, _bert  # noqa: E402
 from skfusion.keras._sequences import length_batches  # noqa: E402
+from skfusion.utils import user_cache_dir  # noqa: E402
 from skfusion.utils._runtime import thread_budget  # noqa: E402
 
 MODEL = str(get_model_path())
 TABLE = ["Age", "Positive Feedback Count", "Division Name", "Department Name", "Class Name"]
-CACHE = os.path.join(tempfile.gettempdir(), "skfusion-benchmark-fine-tuning")
+CACHE = user_cache_dir("benchmark-fine-tuning")
 
 
 def load():

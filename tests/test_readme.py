@@ -78,7 +78,9 @@ def test_readme_has_python_blocks():
 @pytest.mark.parametrize("code", _params())
 def test_readme_block_runs_on_its_own(code, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+           # user_cache_dir() of the blocks: a cache of the test's own
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
     script = tmp_path / "block.py"
     script.write_text(PRELUDE + "\n" + code, encoding="utf-8")
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,

@@ -131,20 +131,24 @@ def setup_workers(client, *, n_threads=None, cache=None):
         Dask's nanny sets to 1; give a worker's ``nthreads`` share of its
         cores when tasks run one at a time.
 
-    cache : str, path-like or None, default=None
+    cache : str, path-like, SharedCache or None, default=None
         An embedding cache directory every worker can reach (a shared
         file system on a real cluster), for encoders whose ``cache`` is
         None. Workers claim the texts they encode and wait for those another
         worker is encoding, so a grid search encodes each distinct text once
-        across the cluster.
+        across the cluster. A directory of the user's own, as every cache;
+        where workers run as other users, a
+        :class:`~skfusion.utils.SharedCache`, whose entries they
+        authenticate with a key each worker holds.
 
     Examples
     --------
     >>> import joblib  # doctest: +SKIP
     >>> from distributed import Client
     >>> from skfusion.distributed import setup_workers
+    >>> from skfusion.utils import SharedCache
     >>> client = Client(n_workers=2, threads_per_worker=1)  # doctest: +SKIP
-    >>> setup_workers(client, cache="/shared/embeddings")  # doctest: +SKIP
+    >>> setup_workers(client, cache=SharedCache("/shared/embeddings"))  # doctest: +SKIP
     >>> with joblib.parallel_backend("dask"):  # doctest: +SKIP
     ...     search.fit(X, y)
     """
