@@ -29,6 +29,9 @@ def test_demo_prints_one_table_per_scenario(capsys, tmp_path):
     multitask = re.findall(r"^(multi-task|single-task).*?(-?\d\.\d{4})", out, re.M)
     assert [kind for kind, _ in multitask] == ["multi-task"] * 2 + ["single-task"] * 3
     assert "modality importance of 'late fusion, weights=\"auto\"' (+ star rating)" in out
+    weights = re.findall(r"^  (text|tabular)\s+weight (\d\.\d{3})\s+permuted", out, re.M)
+    assert [name for name, _ in weights] == ["text", "tabular"]
+    assert sum(float(w) for _, w in weights) == pytest.approx(1.0, abs=2e-3)
     png = tmp_path / "modality_importance.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
