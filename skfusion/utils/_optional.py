@@ -18,6 +18,7 @@ EXTRAS = {
     "distributed": "dask",
     "pyarrow": "dask",
     "ray": "ray",
+    "skops": "io",
 }
 
 
