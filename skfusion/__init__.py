@@ -35,7 +35,7 @@ _LAZY = {
     "task_scorer": "skfusion.multitask",
 }
 
-_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "keras", "multitask", "utils"]
+_SUBMODULES = ["datasets", "encoders", "fusion", "inspection", "io", "keras", "multitask", "utils"]
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

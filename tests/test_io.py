@@ -254,6 +254,20 @@ def test_a_pandas_index_as_columns_round_trips(data, tmp_path):
     assert_array_equal(loaded.predict_proba(X), fusion.predict_proba(X))
 
 
+def test_a_shared_cache_parameter_round_trips_without_its_key(data, tmp_path, monkeypatch):
+    from skfusion.utils import SharedCache
+
+    monkeypatch.setenv("SKFUSION_CACHE_KEY", "a-team-key-of-16-or-more")
+    X, labels, _ = data
+    fusion = LateFusionClassifier(members(classifier), memory=SharedCache(tmp_path / "team"))
+    fusion.fit(X, labels)
+    dump(fusion, tmp_path / "fusion.skops")
+    assert b"a-team-key" not in (tmp_path / "fusion.skops").read_bytes()
+    loaded = load(tmp_path / "fusion.skops")
+    assert loaded.memory == SharedCache(tmp_path / "team")
+    assert_array_equal(loaded.predict_proba(X), fusion.predict_proba(X))
+
+
 # -- files that must not load ---------------------------------------------------
 
 class Payload:

@@ -25,6 +25,8 @@ VETTED = [
     "skfusion.multitask._heads.MulticlassHead",
     "skfusion.multitask._heads.MultilabelHead",
     "skfusion.multitask._heads.RegressionHead",
+    # a memory= or cache= that shares a cache on purpose (a path string)
+    "skfusion.utils._trust.SharedCache",
     # TabularEncoder's FunctionTransformer function
     "skfusion.encoders._tabular._as_strings",
     # scikit-learn and numpy types skops leaves out of its defaults, which
