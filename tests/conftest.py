@@ -50,6 +50,30 @@ def members(text_member, tabular_member):
     return [("text", text_member, TEXT), ("tab", tabular_member, TABULAR)]
 
 
+#: the vocabulary of ``tiny_bert``: review words, and BERT's special tokens
+BERT_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small",
+              "love", "it", "too", "big", "fabric", "nice", "return", "great", "poor"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    """A 2-layer, 16-wide BERT with an 18-word vocabulary and 256 positions,
+    saved to disk and loaded by the real code (one per test module)."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    path = tmp_path_factory.mktemp("tiny-bert")
+    (path / "vocab.txt").write_text("\n".join(BERT_WORDS) + "\n")
+    tokenizer = transformers.BertTokenizer(vocab_file=str(path / "vocab.txt"))
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(BERT_WORDS), hidden_size=16, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=32, max_position_embeddings=256,
+    )
+    transformers.BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 @pytest.fixture
 def install_plugin(tmp_path, monkeypatch):
     """Put a tiny distribution on sys.path whose entry point declares

@@ -51,23 +51,6 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A 2-layer, 16-wide BERT, saved to disk and loaded by the real code."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    path = tmp_path_factory.mktemp("tiny-bert")
-    (path / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    tokenizer = transformers.BertTokenizer(vocab_file=str(path / "vocab.txt"))
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=len(WORDS), hidden_size=16,
-                                     num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=256)
-    transformers.BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def late(reviews):
     X, y = reviews
     fusion = LateFusionClassifier(
@@ -242,7 +225,7 @@ def test_distributed_grid_search_encodes_each_text_once(client, tiny_bert, revie
     # every vector the workers' model computed was written to the shared
     # cache as one shard row: as many rows as distinct texts, none twice
     store = CacheDir(cache, owner="test", param="cache")
-    shards = [f.relative_to(cache) for f in cache.rglob("*.npz")]
+    shards = [f.relative_to(cache).as_posix() for f in cache.rglob("*.shard")]
     keys = np.concatenate([store.read(f)[0] for f in shards])
     assert len(keys) == len(set(keys)) == X[TEXT].nunique()
     # the workers' defaults went with the plugin
@@ -403,7 +386,8 @@ def test_claims_split_the_work_and_outlive_no_owner(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     claims = tmp_path / "skfusion-embeddings" / "ns" / "claims"
-    (claims / f"{socket.gethostname()}-{dead}-x.claim").write_text("d\ne")
+    name = f"{socket.gethostname()}-{dead}-x.claim"
+    (claims / name).write_bytes(cache._claims._tag(name, b"d\ne") + b"\nd\ne")
     with cache.claim(["d", "e"]) as (mine, theirs):
         assert (mine, theirs) == (["d", "e"], [])
     assert not (claims / f"{socket.gethostname()}-{dead}-x.claim").exists()

@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import BERT_WORDS
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.compose import make_column_transformer
@@ -23,22 +24,6 @@ WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", 
          "love", "it", "too", "big", "fabric", "nice", "return", "great", "poor"]
 TEXTS = ["love it", "soft dress runs small", "", "too big", "nice fabric love it",
          "poor fabric return", "great dress", "runs big"]
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A 2-layer, 16-wide BERT with an 18-word vocabulary, saved to disk."""
-    path = tmp_path_factory.mktemp("tiny-bert")
-    (path / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    tokenizer = transformers.BertTokenizer(vocab_file=str(path / "vocab.txt"))
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=32, max_position_embeddings=256,
-    )
-    transformers.BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 def _by_hand(path, text, max_length=None):
@@ -199,7 +184,7 @@ def forward_rows(monkeypatch):
 
 def test_cache_encodes_each_distinct_text_once_in_a_grid_search(tiny_bert, tmp_path, forward_rows):
     rng = np.random.RandomState(0)
-    texts = [" ".join(rng.choice(WORDS[5:], size=rng.randint(1, 6))) for _ in range(60)]
+    texts = [" ".join(rng.choice(BERT_WORDS[5:], size=rng.randint(1, 6))) for _ in range(60)]
     y = np.array([("love" in t or "great" in t) for t in texts], dtype=int)
     pipe = make_pipeline(TextEncoder(tiny_bert, cache=str(tmp_path)), LogisticRegression())
     search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0, 10.0, 100.0]}, cv=5).fit(texts, y)

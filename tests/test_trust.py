@@ -27,7 +27,7 @@ from skfusion.utils import _claims
 from skfusion.utils._cache import EmbeddingCache, MemberCache
 from skfusion.utils._trust import CacheDir, _private_group
 
-TEXT = "Review Text"
+from conftest import TEXT
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
@@ -49,20 +49,6 @@ class Payload:
 
     def __reduce__(self):
         return (open, (self.marker, "w"))
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tiny-bert")
-    (path / "vocab.txt").write_text("\n".join(WORDS) + "\n")
-    tokenizer = transformers.BertTokenizer(vocab_file=str(path / "vocab.txt"))
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32,
-                                     max_position_embeddings=64)
-    transformers.BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +98,7 @@ def layout(tmp_path_factory, data, tiny_bert):
     clean = tmp_path_factory.mktemp("clean")
     fits(clean, data, tiny_bert)
     entries = sorted(p.relative_to(clean) for p in clean.rglob("*")
-                     if p.is_file() and p.suffix in (".entry", ".npz"))
+                     if p.is_file() and p.suffix in (".entry", ".shard"))
     kinds = {p.parts[1] if p.parts[0] == "skfusion" else "shard" for p in entries}
     assert kinds == {"member", "classes", "output", "fit_transform", "shard"}
     return expected, entries
@@ -253,7 +239,7 @@ def test_a_shared_cache_rejects_wrong_values_without_the_key(
     fits(SharedCache(cache), data, tiny_bert)
     monkeypatch.setenv("SKFUSION_CACHE_KEY", FORGED_KEY)
     forge = CacheDir(SharedCache(cache), owner="attacker", param="memory")
-    shards = [p for p in entries if p.suffix == ".npz"]
+    shards = [p for p in entries if p.suffix == ".shard"]
     outputs = [p for p in entries if p.parts[:2] == ("skfusion", "output")]
     assert shards and outputs
     for relpath in outputs:
@@ -261,7 +247,7 @@ def test_a_shared_cache_rejects_wrong_values_without_the_key(
     for relpath in shards:  # the same keys, zero vectors; and an extra shard
         keys = np.asarray([f"{i}" for i in range(3)])
         forge.write(str(relpath), (keys, np.zeros((3, 16), np.float32), None))
-        forge.write(str(relpath.with_name("extra.npz")), (keys, np.zeros((3, 16), np.float32), None))
+        forge.write(str(relpath.with_name("extra.shard")), (keys, np.zeros((3, 16), np.float32), None))
     monkeypatch.setenv("SKFUSION_CACHE_KEY", KEY)
     with pytest.warns(CacheWarning, match=r"fails its HMAC"):
         got = fits(SharedCache(cache), data, tiny_bert)
@@ -280,7 +266,7 @@ def test_a_shared_cache_needs_a_key(tmp_path, monkeypatch, data):
     key_file.parent.mkdir(parents=True)
     key_file.write_text(KEY)
     os.chmod(key_file, 0o644)
-    with pytest.raises(UnsafeCacheError, match=r"key file .* must be yours with mode 0600"):
+    with pytest.raises(UnsafeCacheError, match=r"key file .* must be a file of yours with mode 0600"):
         fusion.fit(*data)
     os.chmod(key_file, 0o600)
     fusion.fit(*data)
@@ -382,11 +368,13 @@ def test_a_stale_foreign_claim_costs_at_most_the_bound(tiny_bert, tmp_path, monk
     encoder = TextEncoder(tiny_bert, max_length=16, cache=tmp_path).fit(TEXTS)
     expected = TextEncoder(tiny_bert, max_length=16).fit(TEXTS).transform(TEXTS)
     cache = EmbeddingCache(tmp_path, encoder._cache_namespace(), owner="TextEncoder")
-    claims = cache.directory / "claims"
-    claims.mkdir(parents=True)
     keys = [hashlib.blake2b(t.encode(), digest_size=20).hexdigest() for t in TEXTS]
-    stale = claims / "elsewhere-4242-dead.claim"
-    stale.write_text("\n".join(keys))  # fresh now: a live claim until the bound
+    # a valid claim of a process on another host, never refreshed: live
+    # until it has not changed for the bound
+    stale = cache.directory / "claims" / "elsewhere-4242-dead.claim"
+    stale.parent.mkdir(parents=True)
+    body = "\n".join(keys).encode()
+    stale.write_bytes(cache._claims._tag(stale.name, body) + b"\n" + body)
     start = time.monotonic()
     got = encoder.transform(TEXTS)
     waited = time.monotonic() - start
@@ -420,7 +408,7 @@ def test_a_live_owner_past_the_bound_keeps_its_claim(tmp_path, monkeypatch):
 
 
 def test_a_long_wait_is_logged(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(_claims, "_LOG_AFTER", 0.2)
+    monkeypatch.setattr(_claims, "_LOG_EVERY", 0.2)
     owner = EmbeddingCache(tmp_path, "ns", owner="TextEncoder")
     other = EmbeddingCache(tmp_path, "ns", owner="TextEncoder")
     with owner.claim(["a"]):
@@ -430,7 +418,7 @@ def test_a_long_wait_is_logged(tmp_path, monkeypatch, caplog):
             other.wait_for(["a"])
         timer.join()
     host = socket.gethostname()
-    assert f"waiting for 1 input(s) that {host}-{os.getpid()}-" in caplog.text
+    assert f"for 1 input(s) that {host}-{os.getpid()}-" in caplog.text
 
 
 def test_a_changed_or_moved_model_directory_is_an_error(tiny_bert, tmp_path):
@@ -450,3 +438,121 @@ def test_a_changed_or_moved_model_directory_is_an_error(tiny_bert, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"TextEncoder: model='.*model' is no "
                                                 r"directory \(any more\)"):
         encoder.transform(TEXTS)
+
+
+@pytest.mark.skipif(not is_root, reason="acting as a second user needs root")
+def test_two_users_share_a_shared_cache(tmp_path, monkeypatch):
+    """Entries, directories, the lock and claims one member of the team
+    writes, another reads and writes too; nothing gets a raw PermissionError."""
+    import tempfile
+
+    monkeypatch.setenv("SKFUSION_CACHE_KEY", KEY)
+    team = 4242  # the team's group: both users are in it
+    base = tempfile.mkdtemp()
+    try:
+        os.chmod(base, 0o711)
+        root = os.path.join(base, "team")
+        os.mkdir(root)
+        os.chown(root, -1, team)
+        os.chmod(root, 0o2775)
+        mine = CacheDir(SharedCache(root), owner="test", param="memory")
+        mine.write("skfusion/output/ab/mine.entry", np.arange(3.0))
+        with EmbeddingCache(SharedCache(root), "ns", owner="test").claim(["k"]):
+            pass
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the other user
+            code = 1
+            try:
+                os.setgroups([team])
+                os.setgid(65534)
+                os.setuid(65534)
+                theirs = CacheDir(SharedCache(root), owner="test", param="memory")
+                ok = np.array_equal(theirs.read("skfusion/output/ab/mine.entry"), np.arange(3.0))
+                theirs.write("skfusion/output/ab/theirs.entry", np.ones(2))
+                cache = EmbeddingCache(SharedCache(root), "ns", owner="test")
+                with cache.claim(["k", "j"]) as (claimed, _):
+                    cache.put_many(claimed, np.zeros((len(claimed), 2)))
+                code = 0 if ok and claimed == ["k", "j"] else 2
+            finally:
+                os.write(write, bytes([code]))
+                os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read, 1) == b"\x00"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CacheWarning)
+            assert_array_equal(mine.read("skfusion/output/ab/theirs.entry"), np.ones(2))
+            found = EmbeddingCache(SharedCache(root), "ns", owner="test").get_many(["k", "j"])
+        assert sorted(found) == ["j", "k"]
+    finally:
+        shutil.rmtree(base)
+
+
+def test_what_is_no_entry_in_a_shared_cache_is_ignored(tmp_path, monkeypatch):
+    """A FIFO or a link where an entry, a shard or a claim would be: no
+    hang, no crash; the entries are ignored with a warning, the claims
+    removed."""
+    monkeypatch.setenv("SKFUSION_CACHE_KEY", KEY)
+    root = tmp_path / "team"
+    cache = EmbeddingCache(SharedCache(root), "ns", owner="TextEncoder")
+    cache.put_many(["a"], np.ones((1, 2)))
+    EmbeddingCache._loaded.clear()
+    os.mkfifo(cache.directory / "planted.shard")
+    (cache.directory / "linked.shard").symlink_to("/etc/passwd")
+    (cache.directory / "claims").mkdir(exist_ok=True)
+    os.mkfifo(cache.directory / "claims" / "elsewhere-1-x.claim")
+    (cache.directory / "claims" / "elsewhere-2-y.claim").symlink_to("/etc/passwd")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = cache.get_many(["a"])
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 2 and all(w.category is CacheWarning for w in caught)
+    assert "linked.shard' (cache=): it cannot be read" in messages[0]
+    assert "planted.shard' (cache=): it is not a regular file" in messages[1]
+    assert_array_equal(found["a"], [1.0, 1.0])
+    with cache.claim(["b"]) as (mine, theirs):
+        assert (mine, theirs) == (["b"], [])
+    assert sorted(p.name for p in (cache.directory / "claims").iterdir()) == []
+
+
+def test_a_claim_from_the_future_costs_at_most_the_bound(tmp_path, monkeypatch):
+    """Staleness is judged by this process's clock: another host's clock
+    (a modification time far ahead) cannot stretch the wait."""
+    monkeypatch.setattr(_claims, "CLAIM_STALE", 0.5)
+    cache = EmbeddingCache(tmp_path, "ns", owner="TextEncoder")
+    claims = cache.directory / "claims"
+    claims.mkdir(parents=True)
+    name = "elsewhere-7-future.claim"
+    (claims / name).write_bytes(cache._claims._tag(name, b"a") + b"\na")
+    os.utime(claims / name, (time.time() + 86400, time.time() + 86400))
+    start = time.monotonic()
+    with cache.claim(["a"]) as (mine, theirs):
+        assert (mine, theirs) == ([], ["a"])
+    assert cache.wait_for(["a"]) == {}
+    assert time.monotonic() - start < 0.5 + 1.0
+
+
+def test_an_unwritable_cache_still_encodes(tiny_bert, tmp_path, monkeypatch):
+    expected = TextEncoder(tiny_bert, max_length=16).fit(TEXTS).transform(TEXTS)
+    encoder = TextEncoder(tiny_bert, max_length=16, cache=tmp_path / "ro").fit(TEXTS)
+
+    def refuse(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    with pytest.warns(CacheWarning, match=r"TextEncoder: the cache at .* \(cache=\) is not "
+                                          r"writable \(.*Read-only file system\)"):
+        got = encoder.transform(TEXTS)
+    assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_shards_of_the_previous_format_are_left_alone_quietly(tiny_bert, tmp_path):
+    encoder = TextEncoder(tiny_bert, max_length=16, cache=tmp_path).fit(TEXTS)
+    expected = encoder.transform(TEXTS)
+    directory = next((tmp_path / "skfusion-embeddings").iterdir())
+    np.savez(directory / "old.npz", keys=np.asarray(["x"]), vectors=np.zeros((1, 16)))
+    forget_what_was_read()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_allclose(TextEncoder(tiny_bert, max_length=16, cache=tmp_path).fit(TEXTS)
+                        .transform(TEXTS), expected)

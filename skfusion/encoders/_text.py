@@ -414,18 +414,11 @@ def _pool(torch, states, mask, pooling):
     return states.masked_fill(mask == 0, torch.finfo(states.dtype).min).max(dim=1).values
 
 
-_DIGESTS = {}
-
-
 def _files_digest(path):
-    """Hash of a local model directory's files, memoised by (size, mtime)."""
+    """Hash of a local model directory's files."""
     # every file: weights may be sharded, tokenizers come as vocab, merges or
     # sentencepiece models, and a README costs nothing to hash
-    files = sorted(p for p in path.rglob("*") if p.is_file())
-    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    if stamp not in _DIGESTS:
-        _DIGESTS[stamp] = file_digest(files)
-    return _DIGESTS[stamp]
+    return file_digest(sorted(p for p in path.rglob("*") if p.is_file()))
 
 
 def _names_a_path(model):

@@ -192,15 +192,23 @@ _RECENT_STRINGS = _RecentStrings()
 
 
 def file_digest(paths):
-    """Hash of the names and bytes of ``paths`` (a file or a list of files)."""
+    """Hash of the names and bytes of ``paths`` (a file or a list of files),
+    memoised by their sizes and modification times: model files are hashed
+    at every fit and first use, and weights run to hundreds of megabytes."""
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
-    digest = hashlib.blake2b(digest_size=20)
-    for path in paths:
-        digest.update(Path(path).name.encode())
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    stamp = tuple((os.fspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths)
+    if stamp not in _FILE_DIGESTS:
+        digest = hashlib.blake2b(digest_size=20)
+        for path in paths:
+            digest.update(Path(path).name.encode())
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        _FILE_DIGESTS[stamp] = digest.hexdigest()
+    return _FILE_DIGESTS[stamp]
+
+
+_FILE_DIGESTS = {}
 
 
 class StoredMember:
@@ -383,7 +391,7 @@ class MemberCache(NoCache):
     def _relative(self, kind, key):
         # plain strings: a grid search looks up a few paths per candidate,
         # and pathlib's joins cost more than the lookups
-        return os.path.join("skfusion", kind, key[:2], key + ".entry")
+        return f"skfusion/{kind}/{key[:2]}/{key}.entry"
 
     def _path(self, kind, key):
         return os.path.join(self.store.root, self._relative(kind, key))
@@ -458,7 +466,7 @@ class EmbeddingCache:
 
     ``namespace`` identifies the model and every parameter that changes its
     output; each input is keyed by a digest of its content. Encoded batches
-    are written as shards (keys and vectors, no pickle), atomically and
+    are written as shards (``.shard``: keys and vectors, no pickle), atomically and
     tagged as every cache entry is (see
     :class:`~skfusion.utils._trust.CacheDir`), so processes sharing a
     location never read half a file and a damaged or forged shard is
@@ -470,19 +478,19 @@ class EmbeddingCache:
 
     def __init__(self, cache, namespace, *, owner):
         self.store = CacheDir(cache, owner=owner, param="cache")
-        self.relative = os.path.join("skfusion-embeddings", namespace)
+        self.relative = f"skfusion-embeddings/{namespace}"
         self.directory = Path(self.store.root) / self.relative
         self._claims = Claims(self.store, self.relative)
 
     def _index(self):
         names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
-        directory = self.store.checked_directory(self.relative)
+        directory = self.store.directory(self.relative)
         if directory is not None:
             for name in sorted(os.listdir(directory)):
-                if not name.endswith(".npz") or name in names:
+                if not name.endswith(".shard") or name in names:
                     continue
                 names.add(name)
-                shard = self.store.read(os.path.join(self.relative, name))
+                shard = self.store.read(f"{self.relative}/{name}")
                 if shard is MISSING:  # damaged or forged: its inputs are encoded again
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(directory, name))
@@ -522,8 +530,8 @@ class EmbeddingCache:
         else:
             vectors = np.asarray(vectors)
             stored = (vectors, None)
-        name = f"{fingerprint(keys)}.npz"
-        self.store.write(os.path.join(self.relative, name),
+        name = f"{fingerprint(keys)}.shard"
+        self.store.write(f"{self.relative}/{name}",
                          (np.asarray(keys, dtype="U"), *stored))
         names, index = self._loaded.setdefault(str(self.directory), (set(), {}))
         index.update(zip(list(keys), vectors))

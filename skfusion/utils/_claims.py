@@ -8,31 +8,45 @@ instead of encoding them again. The lock is held only while claims are read
 and written, never while a model runs, so workers encoding different inputs
 run side by side and each distinct input is encoded once.
 
-A claim is a file ``<host>-<pid>-<token>.claim`` holding one key per line.
-Its owner touches it every :data:`CLAIM_STALE` / 4 seconds while it works
-and removes it once its vectors are in the cache. A claim not touched for
-:data:`CLAIM_STALE` seconds is stale, whatever host it names: whoever finds
-it removes it and encodes its inputs. So a live owner keeps its claim for as
-long as it encodes, and a claim left by a killed process costs a waiter at
-most that bound (at once, when the dead process was on this host).
+A claim is a file ``<host>-<pid>-<token>.claim``: a tag (as the cache's
+entries carry, keyed in a :class:`~skfusion.utils.SharedCache`) and one key
+per line. Its owner touches it every :data:`CLAIM_STALE` / 4 seconds while
+it works and removes it once its vectors are in the cache. A claim whose
+modification time has not changed for :data:`CLAIM_STALE` seconds, by this
+process's own clock (so clocks of other hosts do not matter), is stale
+whatever host it names: it is removed and its inputs are encoded here. A
+claim of a dead process on this host, and one that is not a valid claim, go
+at once. So a live owner keeps its claim for as long as it encodes, and a
+claim left by a killed process costs a waiter at most that bound. Nobody
+waits longer than :data:`CLAIM_WAIT` in all.
 """
 
 import contextlib
 import errno
+import hmac
 import logging
 import os
 import socket
+import stat
 import tempfile
 import threading
 import time
 import uuid
 
-#: seconds after which a claim its owner stopped refreshing is stale
+from ._trust import UnsafeCacheError, read_regular
+
+#: seconds after which a claim whose owner stopped refreshing it is stale
 CLAIM_STALE = 30.0
-#: seconds of waiting on another process's claim before it is logged
-_LOG_AFTER = 5.0
+#: the longest wait for inputs other processes claimed, refreshed or not
+CLAIM_WAIT = 600.0
+#: seconds of waiting on other processes' claims between two log lines
+_LOG_EVERY = 5.0
 
 logger = logging.getLogger("skfusion.cache")
+
+#: claim path -> (modification time, when this process first saw it)
+_SEEN = {}
+_SEEN_LOCK = threading.Lock()
 
 
 class Claims:
@@ -43,9 +57,8 @@ class Claims:
         self.store = store
         self.relative = relative
 
-    @property
-    def directory(self):
-        return self.store.directory(self.relative, "claims")
+    def _directory(self):
+        return self.store.directory(f"{self.relative}/claims", create=True)
 
     @contextlib.contextmanager
     def locked(self):
@@ -53,17 +66,22 @@ class Claims:
         and writes. Where the system or file system has no ``flock``
         (Windows, some network file systems) nothing is locked, and two
         processes may now and then encode the same input."""
-        self.directory  # noqa: B018 - created and checked before the lock
+        self._directory()
         path = os.path.join(self.store.directory(self.relative), ".lock")
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
             yield
             return
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "ab") as lock:
+        # read-only is enough for flock, and lets everyone sharing the
+        # cache lock the file one of them created
+        mode = 0o644 if self.store.shared else 0o600
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, f"{path} is not a regular file")
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX)
+                fcntl.flock(fd, fcntl.LOCK_EX)
             except OSError as exc:  # pragma: no cover - NFS without locks
                 if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
                     raise
@@ -72,7 +90,9 @@ class Claims:
             try:
                 yield
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def claim(self, keys, present):
@@ -82,15 +102,24 @@ class Claims:
         Yields ``(mine, theirs)``: the keys to encode here, and those another
         process is encoding. The claim is refreshed while the block runs and
         removed on the way out, which must come after the vectors of
-        ``mine`` are in the cache.
+        ``mine`` are in the cache. Where claims cannot be written (a
+        read-only cache), every missing key is this process's, with a
+        warning.
         """
-        with self.locked():
+        try:
+            with self.locked():
+                found = present(keys)
+                keys = [k for k in keys if k not in found]
+                taken = self.taken()
+                mine = [k for k in keys if k not in taken]
+                theirs = [k for k in keys if k in taken]
+                path = self._write(mine) if mine else None
+        except UnsafeCacheError:
+            raise
+        except OSError as exc:
+            self.store.read_only(exc)
             found = present(keys)
-            keys = [k for k in keys if k not in found]
-            taken = self.taken()
-            mine = [k for k in keys if k not in taken]
-            theirs = [k for k in keys if k in taken]
-            path = self._write(mine) if mine else None
+            mine, theirs, path = [k for k in keys if k not in found], [], None
         stop = threading.Event()
         if path is not None:
             threading.Thread(target=_refresh, args=(path, stop), daemon=True,
@@ -108,36 +137,53 @@ class Claims:
         return set().union(*(keys for _, keys in self._live()))
 
     def _live(self):
-        """``(claim name, keys)`` of every live claim; stale ones removed."""
-        directory = self.directory
-        host, now = socket.gethostname(), time.time()
+        """``(claim name, keys)`` of every live claim; stale, dead and
+        invalid ones removed."""
+        directory = self._directory()
+        host, now = socket.gethostname(), time.monotonic()
         live = []
         for name in os.listdir(directory):
             if not name.endswith(".claim"):
                 continue
             path = os.path.join(directory, name)
-            owner_host, pid = _owner(name)
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            except FileNotFoundError:  # released meanwhile
+            keys = self._read(name, path)
+            if keys is None:  # released meanwhile
                 continue
-            with os.fdopen(fd) as f:
-                refreshed = os.fstat(f.fileno()).st_mtime
-                keys = f.read().split()
-            dead_here = owner_host == host and pid is not None and not _alive(pid)
-            if dead_here or now - refreshed > CLAIM_STALE:
+            owner_host, pid = _owner(name)
+            if keys is False or (owner_host == host and pid is not None and not _alive(pid)) \
+                    or _unchanged_for(path, now) > CLAIM_STALE:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                 continue
             live.append((name, keys))
         return live
 
+    def _read(self, name, path):
+        """A claim's keys; None where it is gone, False where it is no
+        valid claim (a link, not a file, or a tag that does not match)."""
+        try:
+            info, data = read_regular(path)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return False
+        tag, _, keys = bytes(data).partition(b"\n")
+        if not stat.S_ISREG(info.st_mode) or not hmac.compare_digest(tag, self._tag(name, keys)):
+            return False
+        with _SEEN_LOCK:
+            seen = _SEEN.get(path)
+            if seen is None or seen[0] != info.st_mtime_ns:
+                _SEEN[path] = (info.st_mtime_ns, time.monotonic())
+        return keys.decode().split()
+
+    def _tag(self, name, keys):
+        return self.store.tag(f"{self.relative}/claims/{name}", keys).hex().encode()
+
     def wait_for(self, keys, present):
         """Wait until ``present(keys)`` has them all, or no live claim holds
-        the missing ones any more; returns what ``present`` found (the rest
-        is the caller's to encode)."""
-        start = time.monotonic()
-        logged = False
+        the missing ones any more, or :data:`CLAIM_WAIT` passed; returns
+        what ``present`` found (the rest is the caller's to encode)."""
+        start = logged = time.monotonic()
         pause = 0.02
         while True:
             found = present(keys)
@@ -145,37 +191,52 @@ class Claims:
             if not missing:
                 return found
             holders = [name for name, held in self._live() if missing & set(held)]
-            if not holders:
-                # released: the owner wrote its vectors before releasing
+            if not holders or time.monotonic() - start > CLAIM_WAIT:
+                # released (the owner wrote its vectors first), or waited enough
                 found.update(present(list(missing)))
                 return found
-            if not logged and time.monotonic() - start > _LOG_AFTER:
+            if time.monotonic() - logged > _LOG_EVERY:
                 logger.warning(
-                    "skfusion: waiting for %d input(s) that %s (host-pid-token) is "
-                    "encoding in %s; a claim its owner stops refreshing is dropped "
-                    "after %.0f s.", len(missing), ", ".join(holders),
-                    self.directory, CLAIM_STALE,
+                    "skfusion: waiting %.0f s for %d input(s) that %s (host-pid-token) "
+                    "is encoding in %s; a claim its owner stops refreshing is dropped "
+                    "after %.0f s unchanged, and nobody waits more than %.0f s.",
+                    time.monotonic() - start, len(missing), ", ".join(holders),
+                    self.store.directory(self.relative), CLAIM_STALE, CLAIM_WAIT,
                 )
-                logged = True
+                logged = time.monotonic()
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
 
     def _write(self, keys):
-        directory = self.directory
+        directory = self._directory()
         name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}.claim"
+        body = "\n".join(keys).encode()
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(keys))
+        with os.fdopen(fd, "wb") as f:
+            if self.store.shared:  # readable by those it is shared with
+                os.fchmod(f.fileno(), 0o644)
+            f.write(self._tag(name, body) + b"\n" + body)
         final = os.path.join(directory, name)
         os.replace(tmp, final)
         return final
+
+
+def _unchanged_for(path, now):
+    """Seconds, by this process's clock, since the claim at ``path`` was
+    first seen with its current modification time."""
+    with _SEEN_LOCK:
+        seen = _SEEN.get(path)
+        if len(_SEEN) > 4096:  # claims of long-finished runs
+            for old in [p for p, (_, t) in _SEEN.items() if now - t > 2 * CLAIM_WAIT]:
+                del _SEEN[old]
+    return 0.0 if seen is None else now - seen[1]
 
 
 def _refresh(path, stop):
     """Touch the claim at ``path`` until ``stop`` is set: its owner lives."""
     while not stop.wait(CLAIM_STALE / 4):
         try:
-            os.utime(path)
+            os.utime(path, follow_symlinks=False)
         except FileNotFoundError:  # removed as stale by another process
             return
 

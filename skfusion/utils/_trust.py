@@ -23,17 +23,18 @@ with ``allow_pickle=False``); only fitted estimators, which have no other
 encoding, are pickled, and a pickle is only ever read once its tag matched.
 """
 
+import contextlib
 import functools
 import hashlib
 import hmac
-import io
 import json
 import os
+import pickle
 import stat
+import sys
 import tempfile
 import threading
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -131,35 +132,36 @@ def user_cache_dir(name=None):
     >>> user_cache_dir("reviews").endswith("reviews")
     True
     """
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "skfusion")
+    path = os.path.join(_xdg("XDG_CACHE_HOME", ".cache"), "skfusion")
     return path if name is None else os.path.join(path, name)
+
+
+def _xdg(variable, default):
+    """An XDG base directory: ``$variable``, else ``~/default``."""
+    return os.environ.get(variable) or os.path.join(os.path.expanduser("~"), default)
 
 
 def shared_key():
     """The secret of shared caches, as bytes (see :class:`SharedCache`)."""
     value = os.environ.get(KEY_VARIABLE)
     if value:
-        key = value.encode()
+        key = value.strip().encode()
     else:
-        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-        path = os.path.join(base, "skfusion", "cache.key")
+        path = os.path.join(_xdg("XDG_CONFIG_HOME", ".config"), "skfusion", "cache.key")
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            info, data = read_regular(path)
         except FileNotFoundError:
             raise LookupError(
                 f"SharedCache: no key; set the environment variable {KEY_VARIABLE} or "
                 f"write one to {path} (mode 0600), the same for everyone sharing the "
                 "cache: python -c \"import secrets; print(secrets.token_hex(32))\""
             ) from None
-        with os.fdopen(fd, "rb") as f:
-            info = os.fstat(f.fileno())
-            if _foreign(info) or info.st_mode & 0o077:
-                raise UnsafeCacheError(
-                    f"SharedCache: the key file {path} must be yours with mode 0600; it "
-                    f"is {_describe(info)}. Fix: chmod 600 {path}"
-                )
-            key = f.read().strip()
+        if _foreign(info) or info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode):
+            raise UnsafeCacheError(
+                f"SharedCache: the key file {path} must be a file of yours with mode "
+                f"0600; it is {_describe(info)}. Fix: chmod 600 {path}"
+            )
+        key = bytes(data).strip()
     if len(key) < 16:
         raise ValueError(
             f"SharedCache: the cache key has {len(key)} characters; use at least 16 "
@@ -168,12 +170,35 @@ def shared_key():
     return key
 
 
+def read_regular(path):
+    """``(stat, bytearray)`` of the file at ``path``, never following a
+    symbolic link nor blocking on a FIFO or device: a file that is not a
+    regular one comes back with empty contents (the caller checks the
+    stat). Raises FileNotFoundError where there is none, and OSError for a
+    symbolic link (ELOOP)."""
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        data = bytearray(info.st_size if stat.S_ISREG(info.st_mode) else 0)
+        view, done = memoryview(data), 0
+        while done < len(data):
+            n = os.readv(fd, [view[done:]])
+            if not n:  # shrank meanwhile: the tag will not match
+                del data[done:]
+                break
+            done += n
+        return info, data
+    finally:
+        os.close(fd)
+
+
 class CacheDir:
     """A verified cache directory: reads and writes tagged entries.
 
     ``spec`` is a ``memory``/``cache`` parameter (a path, a
     :class:`SharedCache` or a ``joblib.Memory``); ``owner`` and ``param``
-    name the estimator and parameter in errors and warnings.
+    name the estimator and parameter in errors and warnings. Paths under
+    the root are given relative to it, with ``/`` between their parts.
     """
 
     def __init__(self, spec, *, owner, param):
@@ -188,11 +213,12 @@ class CacheDir:
     # -- directories ----------------------------------------------------------
 
     def _root_dir(self):
-        """Create the root (mode 0700, or the umask's for a shared cache) or
-        check the existing one; its parents are not the cache's."""
+        """Create the root or check the existing one (its parents are not
+        the cache's); the checked directories under it are remembered by the
+        root's identity, so a root replaced since is checked afresh."""
         try:
             os.makedirs(os.path.dirname(self.root), exist_ok=True)
-            os.mkdir(self.root, 0o777 if self.shared else 0o700)
+            self._mkdir(self.root)
         except FileExistsError:
             pass
         except OSError as exc:
@@ -201,38 +227,41 @@ class CacheDir:
                     f"{self.owner}: cannot create the cache directory {self.root!r} "
                     f"({self.param}=): {exc}"
                 ) from exc
-        self._check(self.root, os.lstat(self.root), directory=True)
+        info = os.lstat(self.root)
+        self._check(self.root, info, directory=True)
+        self._checked = _CHECKED.setdefault((info.st_dev, info.st_ino, self.shared), set())
 
-    def directory(self, *parts):
-        """The directory ``parts`` under the root, created where missing,
-        every level checked (once per process)."""
-        path = self.root
-        for part in Path(*parts).parts if parts else ():
-            path = os.path.join(path, part)
-            if path in _CHECKED:
-                continue
+    def _mkdir(self, path):
+        """A new directory: private (0700), or in a shared cache writable by
+        the group and inheriting it (2775), whatever the umask."""
+        os.mkdir(path, 0o700)
+        if self.shared:
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_DIRECTORY", 0))
             try:
-                os.mkdir(path, 0o777 if self.shared else 0o700)
-            except FileExistsError:
-                pass
-            self._check(path, os.lstat(path), directory=True)
-            _CHECKED.add(path)
-        return path
+                os.fchmod(fd, 0o2775)
+            finally:
+                os.close(fd)
 
-    def checked_directory(self, *parts):
-        """The existing directory ``parts`` under the root, every level
-        checked (once per process), or None where a level is missing."""
+    def directory(self, relative, *, create=False):
+        """The directory ``relative`` under the root, every level checked
+        (once per process), or None where a level is missing and not
+        ``create``."""
         path = self.root
-        for part in Path(*parts).parts if parts else ():
+        for part in relative.split("/"):
             path = os.path.join(path, part)
-            if path in _CHECKED:
+            if create:
+                try:
+                    self._mkdir(path)
+                except FileExistsError:
+                    pass
+            if path in self._checked:
                 continue
             try:
                 info = os.lstat(path)
             except FileNotFoundError:
                 return None
             self._check(path, info, directory=True)
-            _CHECKED.add(path)
+            self._checked.add(path)
         return path
 
     def _check(self, path, info, *, directory):
@@ -248,19 +277,21 @@ class CacheDir:
                 f"{self.owner}: refusing the cache at {self.root!r} ({self.param}=): "
                 f"{path!r} is not a {'directory' if directory else 'regular file'}."
             )
-        if self.shared:
+        # a shared cache is written by others on purpose (its entries are
+        # authenticated instead); Windows has no owners or mode bits to check
+        if self.shared or not hasattr(os, "geteuid"):
             return
         if _foreign(info) or info.st_mode & stat.S_IWOTH or (
                 info.st_mode & stat.S_IWGRP and not _private_group(info.st_gid)):
-            fix = (f"chown -R {_user_name(os.geteuid())} {self.root} && chmod -R go-w {self.root}"
-                   if _foreign(info) else f"chmod -R go-w {self.root}")
             raise UnsafeCacheError(
                 f"{self.owner}: refusing the cache at {self.root!r} ({self.param}=): "
                 f"{path!r} is {_describe(info)}; a cache must be yours and writable by "
-                f"no one else, or anyone who can write it runs code in your process. "
-                f"Fix: if it is meant to be yours, `{fix}`; else use a directory of your "
-                "own (skfusion.utils.user_cache_dir() or tempfile.mkdtemp()); to share "
-                "a cache on purpose, pass skfusion.utils.SharedCache(path)."
+                "no one else, or anyone who can write it runs code in your process. "
+                f"Fix: a cache is disposable: remove it (rm -rf {self.root}) or move it "
+                "aside and let skfusion create it afresh (chown or chmod would adopt "
+                "whatever others put there); use a directory of your own, such as "
+                "skfusion.utils.user_cache_dir() or tempfile.mkdtemp(); to share a "
+                "cache on purpose, pass skfusion.utils.SharedCache(path)."
             )
 
     # -- entries --------------------------------------------------------------
@@ -274,12 +305,10 @@ class CacheDir:
         encoding, payload = found
         try:
             if encoding == _PICKLE:
-                import pickle
-
                 return pickle.loads(payload)  # its tag matched: written here
             return _decode(payload)
         except Exception as exc:  # e.g. a class gone since an upgrade
-            self._warn(os.path.join(self.root, relpath), f"cannot be decoded ({exc})")
+            self._warn(relpath, f"cannot be decoded ({exc})")
             return MISSING
 
     def verify(self, relpath):
@@ -289,27 +318,30 @@ class CacheDir:
     def _entry(self, relpath):
         """``(encoding, payload)`` of the entry at ``relpath`` once its tag
         matched, else ``MISSING`` (with a warning unless it is absent)."""
-        *parts, name = Path(relpath).parts
-        directory = self.checked_directory(*parts)
+        parent, _, name = relpath.rpartition("/")
+        directory = self.directory(parent) if parent else self.root
         if directory is None:
             return MISSING
         path = os.path.join(directory, name)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            info, data = read_regular(path)
         except FileNotFoundError:
             return MISSING
         except OSError as exc:
-            if os.path.islink(path):
-                self._check(path, os.lstat(path), directory=False)
-            self._warn(path, f"cannot be read ({exc})")
+            info = os.lstat(path)
+            if not self.shared:
+                self._check(path, info, directory=False)
+            self._warn(relpath, f"cannot be read ({exc})")
             return MISSING
-        with os.fdopen(fd, "rb") as f:
-            self._check(path, os.fstat(f.fileno()), directory=False)
-            data = f.read()
+        if self.shared and not stat.S_ISREG(info.st_mode):
+            # others write here on purpose: what is no entry is ignored
+            self._warn(relpath, "is not a regular file")
+            return MISSING
+        self._check(path, info, directory=False)
         try:
             return self._unpack(relpath, data)
         except ValueError as exc:
-            self._warn(path, str(exc))
+            self._warn(relpath, str(exc))
             return MISSING
 
     def write(self, relpath, value, *, pickled=False):
@@ -317,24 +349,31 @@ class CacheDir:
         into place); ``pickled`` for fitted estimators. A cache that cannot
         be written is warned about once and left as it is."""
         encoding, payload = (_PICKLE, _pickle(value)) if pickled else _encode(value)
-        tag = self._tag(relpath, encoding, payload)
-        *parts, _ = Path(relpath).parts
+        self.write_bytes(relpath, bytes([_VERSION, encoding])
+                         + self._tag(relpath, encoding, payload), payload)
+
+    def write_bytes(self, relpath, head, payload):
+        """Write ``_MAGIC + head + payload`` at ``relpath`` atomically."""
+        parent, _, _ = relpath.rpartition("/")
         try:
-            directory = self.directory(*parts)
+            directory = self.directory(parent, create=True) if parent else self.root
             fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        except PermissionError as exc:
-            self._read_only(exc)
+        except UnsafeCacheError:
+            raise
+        except OSError as exc:  # read-only, full, or not ours to write
+            self.read_only(exc)
             return
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(_MAGIC + bytes([_VERSION, encoding]) + tag)
+                if self.shared:  # readable by those it is shared with
+                    os.fchmod(f.fileno(), 0o644)
+                f.write(_MAGIC + head)
                 f.write(payload)
-            if self.shared:  # readable by those it is shared with
-                os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, os.path.join(self.root, relpath))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            self.read_only(exc)
 
     def _unpack(self, relpath, data):
         if len(data) < _HEADER or not data.startswith(_MAGIC):
@@ -342,7 +381,7 @@ class CacheDir:
         version, encoding = data[len(_MAGIC)], data[len(_MAGIC) + 1]
         if version != _VERSION or encoding not in (_ARRAYS, _PICKLE):
             raise ValueError(f"has an unknown format (version {version}, encoding {encoding})")
-        tag, payload = data[len(_MAGIC) + 2:_HEADER], data[_HEADER:]
+        tag, payload = data[len(_MAGIC) + 2:_HEADER], memoryview(data)[_HEADER:]
         if not hmac.compare_digest(tag, self._tag(relpath, encoding, payload)):
             raise ValueError(
                 "fails its HMAC: it was not written with this cache's key" if self.shared
@@ -350,8 +389,13 @@ class CacheDir:
             )
         return encoding, payload
 
+    def tag(self, relpath, payload):
+        """The tag of ``payload`` stored at ``relpath`` (for claims, which
+        are not entries but must be authenticated alike)."""
+        return self._tag(relpath, 0, payload)
+
     def _tag(self, relpath, encoding, payload):
-        head = Path(relpath).as_posix().encode() + b"\x00" + bytes([encoding])
+        head = relpath.encode() + b"\x00" + bytes([encoding])
         if self.key is None:
             digest = hashlib.blake2b(head, digest_size=_TAG_SIZE)
         else:
@@ -359,14 +403,17 @@ class CacheDir:
         digest.update(payload)
         return digest.digest()
 
-    def _warn(self, path, problem):
+    def _warn(self, relpath, problem):
+        path = os.path.join(self.root, relpath)
         warnings.warn(
             f"{self.owner}: ignoring the cache entry {path!r} ({self.param}=): it "
-            f"{problem}; the result is computed again and the entry overwritten.",
-            CacheWarning, stacklevel=4,
+            f"{problem}; the result is computed as if it were not there, and stored "
+            "afresh.",
+            CacheWarning, stacklevel=_outside_stacklevel(),
         )
 
-    def _read_only(self, exc):
+    def read_only(self, exc):
+        """Warn, once per process, that the cache cannot be written."""
         with _LOCK:
             if self.root in _READ_ONLY:
                 return
@@ -375,7 +422,7 @@ class CacheDir:
             f"{self.owner}: the cache at {self.root!r} ({self.param}=) is not writable "
             f"({exc}); what is found there is used, and new results are computed but "
             "not stored.",
-            CacheWarning, stacklevel=4,
+            CacheWarning, stacklevel=_outside_stacklevel(),
         )
 
     def __eq__(self, other):
@@ -387,17 +434,31 @@ class CacheDir:
 
     def __getstate__(self):
         # the key stays in the process that read it
-        return {k: v for k, v in vars(self).items() if k != "key"}
+        return {k: v for k, v in vars(self).items() if k not in ("key", "_checked")}
 
     def __setstate__(self, state):
         vars(self).update(state)
         self.key = shared_key() if self.shared else None
+        self._root_dir()
 
 
 MISSING = object()
-_CHECKED = set()  # directories under a root checked in this process
+#: directories checked in this process, by the identity of their root
+_CHECKED = {}
 _READ_ONLY = set()
 _LOCK = threading.Lock()
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _outside_stacklevel():
+    """The ``stacklevel`` of the first frame outside skfusion, counted from
+    the function that warns: the user's line, whatever path led here."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _foreign(info):
@@ -406,56 +467,49 @@ def _foreign(info):
 
 @functools.lru_cache(maxsize=None)
 def _private_group(gid):
-    """Whether the group ``gid`` has no member but the current user (a
-    user-private group, as Debian gives every user under umask 002)."""
+    """Whether ``gid`` is the current user's private group: the group of
+    the user's own name that is their primary group and lists no one else
+    (what Debian gives every user, whose umask 002 makes files
+    group-writable). Asking who else has it as their primary group would
+    need the whole user list, which directory services may not enumerate."""
     try:
         import grp
         import pwd
 
+        me = pwd.getpwuid(os.geteuid())
         group = grp.getgrgid(gid)
-        me = pwd.getpwuid(os.geteuid()).pw_name
-        members = set(group.gr_mem) | {p.pw_name for p in pwd.getpwall() if p.pw_gid == gid}
     except (ImportError, KeyError):
         return False
-    return members <= {me}
-
-
-def _user_name(uid):
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return str(uid)
-
-
-def _group_name(gid):
-    try:
-        import grp
-
-        return grp.getgrgid(gid).gr_name
-    except (ImportError, KeyError):
-        return str(gid)
+    return group.gr_name == me.pw_name and gid == me.pw_gid and set(group.gr_mem) <= {me.pw_name}
 
 
 def _describe(info):
-    return (f"owned by {_user_name(info.st_uid)}:{_group_name(info.st_gid)} with mode "
-            f"{stat.S_IMODE(info.st_mode):04o}")
+    try:
+        import pwd
 
+        user = pwd.getpwuid(info.st_uid).pw_name
+    except (ImportError, KeyError):
+        user = str(info.st_uid)
+    try:
+        import grp
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        group = grp.getgrgid(info.st_gid).gr_name
+    except (ImportError, KeyError):
+        group = str(info.st_gid)
+    return f"owned by {user}:{group} with mode {stat.S_IMODE(info.st_mode):04o}"
 
 
 def _pickle(value):
-    import pickle
-
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 # -- arrays without pickle ------------------------------------------------------
+#
+# An encoded value is a JSON header (its layout: arrays, strings, numbers,
+# None, sparse matrices, lists and tuples; each array's dtype, shape and
+# place) then the arrays' raw bytes. Only plain dtypes are read back (no
+# object or structured dtype), each with np.frombuffer: nothing in the
+# bytes is ever executed or evaluated.
 
 
 class _NotPlain(TypeError):
@@ -470,16 +524,31 @@ def _encode(value):
         layout = _layout(value, arrays)
     except _NotPlain:
         return _PICKLE, _pickle(value)
-    buffer = io.BytesIO()
-    np.savez(buffer, layout=np.asarray(json.dumps(layout)),
-             **{f"a{i}": a for i, a in enumerate(arrays)})
-    return _ARRAYS, buffer.getvalue()
+    places, offset = [], 0
+    for a in arrays:
+        places.append([a.dtype.str, list(a.shape), offset])
+        offset += a.nbytes
+    header = json.dumps({"layout": layout, "arrays": places}).encode()
+    return _ARRAYS, b"".join([len(header).to_bytes(4, "little"), header,
+                              *(np.ascontiguousarray(a).tobytes() for a in arrays)])
 
 
 def _decode(payload):
-    with np.load(io.BytesIO(payload), allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    return _build(json.loads(str(arrays.pop("layout"))), arrays)
+    size = int.from_bytes(payload[:4], "little")
+    header = json.loads(bytes(payload[4:4 + size]))
+    body, arrays = payload[4 + size:], []
+    for dtype, shape, offset in header["arrays"]:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in _PLAIN_KINDS or dtype.fields is not None:
+            raise ValueError(f"holds an array of dtype {dtype}")
+        count = int(np.prod(shape))
+        if offset < 0 or offset + count * dtype.itemsize > len(body):
+            raise ValueError("holds an array beyond its end")
+        arrays.append(np.frombuffer(body, dtype, count, offset).reshape(shape))
+    return _build(header["layout"], arrays)
+
+
+_PLAIN_KINDS = "biufcUSmM"
 
 
 def _layout(value, arrays):
@@ -495,7 +564,7 @@ def _layout(value, arrays):
             if not all(isinstance(v, str) for v in value.flat):
                 raise _NotPlain(value.dtype)
             value = value.astype(str) if value.size else value.astype("U1")
-        elif value.dtype.kind not in "biufcUSmM":
+        elif value.dtype.kind not in _PLAIN_KINDS or value.dtype.fields is not None:
             raise _NotPlain(value.dtype)
         arrays.append(value)
         return {"t": "array", "i": len(arrays) - 1, "object": as_object}
@@ -517,7 +586,7 @@ def _build(layout, arrays):
     if kind == "scalar":
         return layout["v"]
     if kind == "array":
-        value = arrays[f"a{layout['i']}"]
+        value = arrays[layout["i"]]
         return value.astype(object) if layout["object"] else value
     if kind == "sparse":
         data, indices, indptr = (_build(p, arrays) for p in layout["parts"])
