@@ -28,6 +28,7 @@ import functools
 import hashlib
 import hmac
 import json
+import math
 import os
 import pickle
 import stat
@@ -246,6 +247,8 @@ class CacheDir:
         """The directory ``relative`` under the root, every level checked
         (once per process), or None where a level is missing and not
         ``create``."""
+        if not create and os.path.join(self.root, relative) in self._checked:
+            return os.path.join(self.root, relative)
         path = self.root
         for part in relative.split("/"):
             path = os.path.join(path, part)
@@ -541,7 +544,7 @@ def _decode(payload):
         dtype = np.dtype(dtype)
         if dtype.kind not in _PLAIN_KINDS or dtype.fields is not None:
             raise ValueError(f"holds an array of dtype {dtype}")
-        count = int(np.prod(shape))
+        count = math.prod(shape)
         if offset < 0 or offset + count * dtype.itemsize > len(body):
             raise ValueError("holds an array beyond its end")
         arrays.append(np.frombuffer(body, dtype, count, offset).reshape(shape))
