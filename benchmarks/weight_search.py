@@ -16,6 +16,10 @@ measure it, and the members' own work outside any search (6 fits of each,
 scikit-learn's time over their sum, about 15x on 2 cores.
 
 Run: ``python benchmarks/weight_search.py`` (prints a table and the machine).
+``--baseline DIR`` adds runs of the skfusion search importing skfusion from
+DIR (another checkout, e.g. ``git worktree add DIR <commit>``), alternating
+with the others, so a change to the cache is timed against the code before
+it in one run.
 It takes about 5 minutes on 2 cores, where HistGradientBoosting uses both
 cores by default; about 3 minutes with ``OMP_NUM_THREADS=1``.
 
@@ -31,9 +35,12 @@ another process's load does not change).
 """
 
 import argparse
+import json
 import multiprocessing
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -152,6 +159,27 @@ def timed_search(kind, n_samples, n_weights, folds):
     return wall, cpu, search.cv_results_["mean_test_score"], best, search.best_score_
 
 
+def in_baseline_process(baseline, n_samples, n_weights, folds):
+    """The skfusion search in a new Python process that imports skfusion
+    from ``baseline``; (wall s, CPU s, CV scores, best weights, best score)."""
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(baseline)}
+    command = [sys.executable, __file__, "--one-search",
+               json.dumps([n_samples, n_weights, folds])]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    wall, cpu, scores, best, score, origin = json.loads(out.splitlines()[-1])
+    if not origin.startswith(os.path.abspath(baseline)):
+        raise RuntimeError(f"the baseline search imported skfusion from {origin}")
+    return wall, cpu, np.asarray(scores), best, score
+
+
+def one_search(spec):
+    """``--one-search``: the skfusion search, its result as a JSON line."""
+    import skfusion
+
+    wall, cpu, scores, best, score = timed_search("skfusion", *json.loads(spec))
+    print(json.dumps([wall, cpu, scores.tolist(), best, score, skfusion.__file__]))
+
+
 def in_fresh_process(function, *args):
     """``function(*args)`` in a new Python process, which exits after it."""
     context = multiprocessing.get_context("spawn")
@@ -166,15 +194,25 @@ def main():
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each search, alternating (default 3)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="also time the skfusion search with skfusion imported from DIR")
+    parser.add_argument("--one-search", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_search:
+        one_search(args.one_search)
+        return
 
     names = {"sklearn": "sklearn VotingClassifier",
              "skfusion": "skfusion LateFusionClassifier(memory=)"}
+    if args.baseline:
+        names["baseline"] = f"  the same, skfusion from {os.path.basename(args.baseline.rstrip('/'))}"
     runs = {kind: [] for kind in (*names, "members", "floor")}
     for _ in range(args.repeats):
         for kind in runs:
             if kind == "members":
                 run = in_fresh_process(timed_members, args.n_samples, args.folds)
+            elif kind == "baseline":
+                run = in_baseline_process(args.baseline, args.n_samples, args.n_weights, args.folds)
             else:
                 run = in_fresh_process(timed_search, kind, args.n_samples, args.n_weights, args.folds)
             runs[kind].append(run)
@@ -219,6 +257,11 @@ def main():
           f"{n_candidates * args.folds} candidate fits, members that learn nothing): {floor:.2f} s")
     print(f"the members' own work, which no search can skip ({args.folds + 1} fits of "
           f"each member, {args.folds} predictions), outside any search: {members:.2f} s")
+    if args.baseline:
+        for label, times in (("fastest", fastest), ("median", medians)):
+            change = times["skfusion"][0] / times["baseline"][0] - 1
+            print(f"skfusion search against the baseline ({label} runs): "
+                  f"{times['skfusion'][0]:.2f} s / {times['baseline'][0]:.2f} s = {change:+.1%}")
     reachable = fastest["sklearn"][0] / (members + floor)
     print(f"reachable speed-up with GridSearchCV's own work counted: "
           f"{fastest['sklearn'][0]:.2f} / ({members:.2f} + {floor:.2f}) = {reachable:.1f}x; "
