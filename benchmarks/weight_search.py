@@ -196,6 +196,9 @@ def main():
                         help="runs of each search, alternating (default 3)")
     parser.add_argument("--baseline", metavar="DIR",
                         help="also time the skfusion search with skfusion imported from DIR")
+    parser.add_argument("--cache-only", action="store_true",
+                        help="with --baseline: time only the two skfusion searches "
+                             "(many repeats fit in the time of one scikit-learn search)")
     parser.add_argument("--one-search", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_search:
@@ -206,7 +209,11 @@ def main():
              "skfusion": "skfusion LateFusionClassifier(memory=)"}
     if args.baseline:
         names["baseline"] = f"  the same, skfusion from {os.path.basename(args.baseline.rstrip('/'))}"
-    runs = {kind: [] for kind in (*names, "members", "floor")}
+    if args.cache_only:
+        if not args.baseline:
+            parser.error("--cache-only compares with --baseline DIR")
+        del names["sklearn"]
+    runs = {kind: [] for kind in (*names, *(() if args.cache_only else ("members", "floor")))}
     for _ in range(args.repeats):
         for kind in runs:
             if kind == "members":
@@ -217,9 +224,6 @@ def main():
                 run = in_fresh_process(timed_search, kind, args.n_samples, args.n_weights, args.folds)
             runs[kind].append(run)
 
-    # fastest of each, as for the searches
-    members = min(run[0] for run in runs["members"])
-    floor = min(run[0] for run in runs["floor"])
     n_candidates, n_rows = args.n_weights, len(load(args.n_samples)[0])
     openmp = sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"})
     limit = (n_candidates * args.folds + 1) / (args.folds + 1)
@@ -247,6 +251,17 @@ def main():
     print(f"\nmax |CV score difference| over all candidates and runs: {diff:.2e}")
     print(f"same best weights in every run: {len(bests) == 1}")
 
+    if args.baseline:
+        for label, times in (("fastest", fastest), ("median", medians)):
+            change = times["skfusion"][0] / times["baseline"][0] - 1
+            print(f"skfusion search against the baseline ({label} runs): "
+                  f"{times['skfusion'][0]:.2f} s / {times['baseline'][0]:.2f} s = {change:+.1%}")
+    if args.cache_only:
+        return
+    # fastest of each, as for the searches
+    members = min(run[0] for run in runs["members"])
+    floor = min(run[0] for run in runs["floor"])
+
     def ratio(times, i):
         return times["sklearn"][i] / times["skfusion"][i]
 
@@ -257,11 +272,6 @@ def main():
           f"{n_candidates * args.folds} candidate fits, members that learn nothing): {floor:.2f} s")
     print(f"the members' own work, which no search can skip ({args.folds + 1} fits of "
           f"each member, {args.folds} predictions), outside any search: {members:.2f} s")
-    if args.baseline:
-        for label, times in (("fastest", fastest), ("median", medians)):
-            change = times["skfusion"][0] / times["baseline"][0] - 1
-            print(f"skfusion search against the baseline ({label} runs): "
-                  f"{times['skfusion'][0]:.2f} s / {times['baseline'][0]:.2f} s = {change:+.1%}")
     reachable = fastest["sklearn"][0] / (members + floor)
     print(f"reachable speed-up with GridSearchCV's own work counted: "
           f"{fastest['sklearn'][0]:.2f} / ({members:.2f} + {floor:.2f}) = {reachable:.1f}x; "
