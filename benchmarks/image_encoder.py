@@ -48,7 +48,8 @@ def main():
     size = (args.image_size, args.image_size)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(args.n_images, *size, 3), dtype=np.uint8)
-    encoder = ImageEncoder("mobilenet_v2", image_size=size, batch_size=args.batch_size).fit(images[:1])
+    encoder = ImageEncoder("mobilenet_v2", weights=None, image_size=size,
+                           batch_size=args.batch_size).fit(images[:1])
     model = encoder._loaded_model["model"]
     batches = [
         keras.applications.mobilenet_v2.preprocess_input(images[i:i + args.batch_size].astype(np.float32))

@@ -78,7 +78,7 @@ INSTANCES = {
     # that apply, and equivalents of those that fit, on such a Y.
     "MultiTaskKerasEstimator": lambda cls: [],
     "TextEncoder": lambda cls: [cls(_tiny_bert())],
-    "ImageEncoder": lambda cls: [cls("mobilenet_v2", image_size=(32, 32))],
+    "ImageEncoder": lambda cls: [cls("mobilenet_v2", weights=None, image_size=(32, 32))],
     "TabularEncoder": lambda cls: [cls(), cls(scale=None, max_categories=3)],
     "LateFusionClassifier": lambda cls: [
         cls([("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))]),

@@ -1,9 +1,13 @@
 """ImageEncoder on randomly initialised Keras backbones, a tiny CNN built,
-saved and loaded in the test, and plain callables; no weights are downloaded."""
+saved and loaded in the test, plain callables, and fake ImageNet files in an
+empty KERAS_HOME; no weights are downloaded and no network is reached."""
 
 import io
+import os
 import pickle
 import random
+import re
+import socket
 
 import numpy as np
 import pandas as pd
@@ -76,7 +80,7 @@ def _resized(array, size=SIZE):
 @pytest.mark.parametrize("name, dim", [("mobilenet_v2", 1280), ("efficientnet_b0", 1280), ("resnet50", 2048)])
 def test_backbone_shape_dtype_names_and_determinism(name, dim):
     images = _noise_images(3)
-    encoder = ImageEncoder(name, image_size=SIZE).fit(images)
+    encoder = ImageEncoder(name, weights=None, image_size=SIZE).fit(images)
     Z = encoder.transform(images)
     assert Z.shape == (3, dim)
     assert Z.dtype == np.float32
@@ -85,14 +89,14 @@ def test_backbone_shape_dtype_names_and_determinism(name, dim):
     assert_array_equal(encoder.get_feature_names_out(), [f"image{i}" for i in range(dim)])
     assert_array_equal(encoder.transform(images), Z)
     # weights=None is one fixed initialisation, not a fresh draw per fit
-    assert_array_equal(ImageEncoder(name, image_size=SIZE).fit_transform(images), Z)
+    assert_array_equal(ImageEncoder(name, weights=None, image_size=SIZE).fit_transform(images), Z)
 
 
 def test_weights_none_leaves_the_random_state_alone():
     random.seed(123)
     expected = random.random()
     random.seed(123)
-    ImageEncoder("mobilenet_v2", image_size=SIZE).fit(_noise_images(1))
+    ImageEncoder("mobilenet_v2", weights=None, image_size=SIZE).fit(_noise_images(1))
     assert random.random() == expected
 
 
@@ -122,7 +126,7 @@ def test_weights_file_loads_into_the_named_backbone_with_its_own_preprocessing(t
     pixels = keras.applications.resnet50.preprocess_input(np.stack([_resized(a) for a in images]))
     assert_allclose(Z, np.asarray(trained(pixels, training=False)), rtol=1e-4, atol=1e-5)
     assert Z.max() > 1
-    untrained = ImageEncoder("resnet50", image_size=SIZE, pooling="max").fit_transform(images)
+    untrained = ImageEncoder("resnet50", weights=None, image_size=SIZE, pooling="max").fit_transform(images)
     assert not np.allclose(Z, untrained, rtol=1e-2)
 
 
@@ -202,7 +206,8 @@ def test_truncated_file_is_caught_while_decoding_with_its_row(tiny_cnn, tmp_path
 
 def test_init_loads_nothing_and_pickle_and_clone_give_the_same_features(tiny_cnn):
     images = _noise_images(3)
-    for encoder in (ImageEncoder("mobilenet_v2", image_size=SIZE), ImageEncoder(tiny_cnn, image_size=SIZE)):
+    for encoder in (ImageEncoder("mobilenet_v2", weights=None, image_size=SIZE),
+                    ImageEncoder(tiny_cnn, image_size=SIZE)):
         assert not hasattr(encoder, "_loaded_model")
         fitted = encoder.fit(images)
         Z = fitted.transform(images)
@@ -289,20 +294,131 @@ def test_corrupt_weights_file_is_a_clear_error(tmp_path, name):
         ImageEncoder("mobilenet_v2", weights=tmp_path / name, image_size=SIZE).fit(_noise_images(1))
 
 
-def test_imagenet_weights_out_of_reach_say_where_keras_keeps_them(monkeypatch):
-    def offline(*args, **kwargs):  # what keras raises when the download fails
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- offline")
-
-    monkeypatch.setattr("keras.src.utils.file_utils.get_file", offline)
-    with pytest.raises(OSError, match=r"ImageEncoder: cannot get the imagenet weights of 'mobilenet_v2' "
-                                      r"\(URL fetch failure.*\); Keras downloads them once into ~/.keras/models"):
-        ImageEncoder("mobilenet_v2", weights="imagenet", image_size=(96, 96)).fit(_noise_images(1))
+MOBILENET_96 = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
 
 
-def test_weights_apply_to_a_backbone_name_only(tiny_cnn):
-    with pytest.raises(ValueError, match=r"ImageEncoder: weights='imagenet' applies to a backbone name, but "
-                                         r"model is a Functional"):
-        ImageEncoder(tiny_cnn, weights="imagenet").fit(_noise_images(1))
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """An empty KERAS_HOME, no network, and Keras' download function replaced
+    by one that serves ``$KERAS_HOME/<subdir>/<file>`` (read when called: Keras
+    itself reads KERAS_HOME once, on import) or fails as Keras does offline.
+    Returns the list of files Keras asked for and the models directory."""
+    def no_network(*args, **kwargs):
+        pytest.fail("a test tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket.socket, "connect_ex", no_network)
+    asked = []
+
+    def get_file(fname, origin=None, cache_subdir="datasets", **kwargs):
+        asked.append(fname)
+        path = os.path.join(os.environ["KERAS_HOME"], cache_subdir, fname)
+        if os.path.isfile(path):
+            return path
+        raise Exception(f"URL fetch failure on {origin}: None -- no network in tests")
+
+    # the function keras.applications call (keras.utils.get_file is the same one)
+    monkeypatch.setattr("keras.src.utils.file_utils.get_file", get_file)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    return asked, tmp_path / "models"
+
+
+def test_imagenet_is_the_default_and_offline_its_missing_file_is_named_before_any_download(keras_home):
+    asked, models = keras_home
+    encoder = ImageEncoder("mobilenet_v2", image_size=(96, 96))
+    assert encoder.get_params()["weights"] == "imagenet"
+    with pytest.raises(OSError, match=rf"ImageEncoder: weights='imagenet' reads Keras' file '{MOBILENET_96}' "
+                                      rf"for backbone 'mobilenet_v2' from '{re.escape(str(models))}' \(Keras' "
+                                      r"downloads: \$KERAS_HOME/models, by default ~/.keras/models\), but it is "
+                                      r"not there and HF_HUB_OFFLINE forbids downloading it. Fit once with "
+                                      r"network access, copy the file into that directory \(or set KERAS_HOME.*"
+                                      r"or pass weights= the path of a .weights.h5 or .keras file"):
+        encoder.fit(_noise_images(1))
+    assert asked == []
+
+
+# one backbone per keras.applications module (but efficientnet_v2, slow to
+# build), and mobilenet_v2's sizes
+@pytest.mark.parametrize("name, size, file", [
+    ("mobilenet_v2", 96, MOBILENET_96),
+    ("mobilenet_v2", 32, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
+    ("mobilenet_v3_small", 32, "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
+    ("resnet50", 32, "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ("efficientnet_b0", 32, "efficientnetb0_notop.h5"),
+    ("convnext_tiny", 32, "convnext_tiny_notop.h5"),
+])
+# Keras' own: at other sizes, it loads the weights made for 224x224
+@pytest.mark.filterwarnings("ignore:`input_shape` is undefined or non-square:UserWarning")
+def test_failed_imagenet_download_names_the_file_keras_asked_for(keras_home, monkeypatch, name, size, file):
+    asked, models = keras_home
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(OSError, match=rf"ImageEncoder: weights='imagenet' reads Keras' file '{file}' for "
+                                      rf"backbone '{name}' from '{re.escape(str(models))}' .*, but it is not "
+                                      r"there and downloading it failed \(URL fetch failure on https://"):
+        ImageEncoder(name, image_size=(size, size)).fit(_noise_images(1))
+    assert asked == [file]
+
+
+def test_imagenet_file_in_keras_home_is_loaded_without_network(keras_home, tmp_path):
+    asked, models = keras_home
+    images = _noise_images(3, shape=(96, 96, 3))
+    pixels = keras.applications.mobilenet_v2.preprocess_input(images.astype(np.float32))
+    # a randomly initialised MobileNetV2 at 96x96 as Keras' ImageNet file (in
+    # the legacy .h5 layout of Keras' files; Keras checks no hash of this one)
+    random.seed(1)
+    fake = keras.applications.MobileNetV2(include_top=False, weights=None, pooling="avg",
+                                          input_shape=(96, 96, 3))
+    models.mkdir()
+    fake.save(models / MOBILENET_96)
+    encoder = ImageEncoder("mobilenet_v2", image_size=(96, 96), cache=tmp_path / "cache").fit(images)
+    assert_allclose(encoder.transform(images), np.asarray(fake(pixels, training=False)), rtol=1e-5, atol=1e-6)
+    assert asked == [MOBILENET_96]
+    assert encoder.model_digest_ is not None
+    # the cache and the fitted encoder follow the file, not the name "imagenet"
+    conv = fake.get_layer("Conv1")
+    conv.set_weights([2 * w for w in conv.get_weights()])
+    fake.save(models / MOBILENET_96)
+    refitted = ImageEncoder("mobilenet_v2", image_size=(96, 96), cache=tmp_path / "cache").fit(images)
+    assert refitted.model_digest_ != encoder.model_digest_
+    assert_allclose(refitted.transform(images), np.asarray(fake(pixels, training=False)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=rf"ImageEncoder: the model files at '{re.escape(str(models / MOBILENET_96))}' "
+                                         r"\(weights=\) changed since this encoder was fitted"):
+        pickle.loads(pickle.dumps(encoder)).transform(images)
+
+
+def test_damaged_imagenet_file_is_named(keras_home):
+    _, models = keras_home
+    models.mkdir()
+    (models / MOBILENET_96).write_bytes(b"cut short")
+    with pytest.raises(OSError, match=rf"ImageEncoder: weights='imagenet' reads Keras' file '{MOBILENET_96}' "
+                                      r"for backbone 'mobilenet_v2' from .*, but Keras could not load it \(.*\); "
+                                      r"delete it if it is damaged. Fit once with network access"):
+        ImageEncoder("mobilenet_v2", image_size=(96, 96)).fit(_noise_images(1))
+
+
+def test_imagenet_download_kept_outside_keras_home_is_an_error(keras_home, monkeypatch, tmp_path):
+    # Keras reads KERAS_HOME once, when imported: one set later moves nothing
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3)).save(
+        elsewhere / MOBILENET_96)
+    monkeypatch.setattr("keras.src.utils.file_utils.get_file", lambda fname, *args, **kwargs: str(elsewhere / fname))
+    with pytest.raises(OSError, match=r"ImageEncoder: weights='imagenet' reads Keras' file .*, but Keras put its "
+                                      r"download elsewhere \(it reads KERAS_HOME once, when it is imported: set "
+                                      r"KERAS_HOME before that\)"):
+        ImageEncoder("mobilenet_v2", image_size=(96, 96)).fit(_noise_images(1))
+
+
+def test_weights_apply_to_a_backbone_name_only(tiny_cnn, tmp_path):
+    weights = str(tmp_path / "tiny.weights.h5")
+    tiny_cnn.save_weights(weights)
+    with pytest.raises(ValueError, match=r"ImageEncoder: weights='.*tiny.weights.h5' applies to a backbone "
+                                         r"name, but model is a Functional, which brings its own weights; "
+                                         r"leave weights at its default"):
+        ImageEncoder(tiny_cnn, weights=weights).fit(_noise_images(1))
+    # the default, "imagenet", is a backbone's: a model of one's own ignores it
+    assert ImageEncoder(tiny_cnn, weights="imagenet", image_size=SIZE).fit(_noise_images(1)).n_features_out_ == 4
 
 
 @pytest.mark.parametrize("size", [(32,), (32, 0), (32.0, 32)])

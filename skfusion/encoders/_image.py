@@ -6,6 +6,7 @@ import difflib
 import io
 import os
 import random
+import tempfile
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,18 +16,27 @@ from ..utils._optional import import_optional
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import _BaseEncoder, is_missing, register_encoder
 
-# name -> (keras.applications submodule holding its preprocess_input, constructor)
+# name -> (keras.applications submodule holding its preprocess_input,
+# constructor, the file of ImageNet weights without the head that the
+# constructor fetches with keras.utils.get_file; mobilenet_v2's is per size)
 _BACKBONES = {
-    "convnext_tiny": ("convnext", "ConvNeXtTiny"),
-    "efficientnet_b0": ("efficientnet", "EfficientNetB0"),
-    "efficientnet_b3": ("efficientnet", "EfficientNetB3"),
-    "efficientnet_v2_s": ("efficientnet_v2", "EfficientNetV2S"),
-    "mobilenet_v2": ("mobilenet_v2", "MobileNetV2"),
-    "mobilenet_v3_large": ("mobilenet_v3", "MobileNetV3Large"),
-    "mobilenet_v3_small": ("mobilenet_v3", "MobileNetV3Small"),
-    "resnet50": ("resnet50", "ResNet50"),
-    "resnet101": ("resnet", "ResNet101"),
+    "convnext_tiny": ("convnext", "ConvNeXtTiny", "convnext_tiny_notop.h5"),
+    "efficientnet_b0": ("efficientnet", "EfficientNetB0", "efficientnetb0_notop.h5"),
+    "efficientnet_b3": ("efficientnet", "EfficientNetB3", "efficientnetb3_notop.h5"),
+    "efficientnet_v2_s": ("efficientnet_v2", "EfficientNetV2S", "efficientnetv2-s_notop.h5"),
+    "mobilenet_v2": ("mobilenet_v2", "MobileNetV2",
+                     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{size}_no_top.h5"),
+    "mobilenet_v3_large": ("mobilenet_v3", "MobileNetV3Large",
+                           "weights_mobilenet_v3_large_224_1.0_float_no_top_v2.h5"),
+    "mobilenet_v3_small": ("mobilenet_v3", "MobileNetV3Small",
+                           "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
+    "resnet50": ("resnet50", "ResNet50", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    "resnet101": ("resnet", "ResNet101", "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"),
 }
+
+# the square sizes mobilenet_v2 has ImageNet weights for; Keras takes the
+# 224 ones for any other image size
+_MOBILENET_V2_SIZES = (96, 128, 160, 192, 224)
 
 # what Pillow's decoders raise on a corrupt or truncated file
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
@@ -58,17 +68,24 @@ class ImageEncoder(_BaseEncoder):
         so their preprocessing must live inside them (e.g. a ``Rescaling``
         layer).
 
-    weights : None, "imagenet" or path-like, default=None
-        For a named backbone only. None: a random initialisation drawn from a
-        fixed seed, the same in every fit, clone and unpickled copy (for tests
-        and timings; its features mean nothing). ``"imagenet"``: the
-        pretrained weights, which Keras downloads once into
-        ``~/.keras/models`` (``$KERAS_HOME``), so the first fit needs the
-        network or a copy of the file there. A ``.weights.h5`` file (from
+    weights : "imagenet", None or path-like, default="imagenet"
+        For a named backbone only: a ``keras.Model`` or callable brings its
+        own weights, so the default is then not used and a path is an error.
+        ``"imagenet"``: the pretrained weights, as in ``keras.applications``.
+        Keras downloads them once into ``$KERAS_HOME/models``, by default
+        ``~/.keras/models``, as a file of its own naming per backbone (for
+        ``"resnet50"``, ``resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5``);
+        later fits read that file without the network. Offline (no network, or
+        ``HF_HUB_OFFLINE=1``, which forbids the download) without the file
+        there, ``fit`` raises an error naming the file and the directory:
+        copy the file there, or pass weights saved from the backbone as
+        ``weights=path``. None: a random initialisation drawn from a fixed
+        seed, the same in every fit, clone and unpickled copy (for tests and
+        timings; its features mean nothing). A ``.weights.h5`` file (from
         ``save_weights``) is loaded into the backbone. A ``.keras`` file (from
-        ``model.save``) is a whole model that replaces the backbone: the
-        name in ``model`` is then not used and, like a ``keras.Model`` passed
-        as ``model``, it gets no preprocessing.
+        ``model.save``) is a whole model that replaces the backbone: the name
+        in ``model`` is then not used and, like a ``keras.Model`` passed as
+        ``model``, it gets no preprocessing.
 
     image_size : tuple of (int, int), default=(224, 224)
         ``(height, width)`` every image is resized to.
@@ -81,8 +98,8 @@ class ImageEncoder(_BaseEncoder):
         Images per forward pass.
 
     cache : str, joblib.Memory or None, default=None
-        Directory for embeddings, keyed on the model (backbone name and
-        weights, a hash of a weights file, of a Keras model's weights, or a
+        Directory for embeddings, keyed on the model (the backbone name and a
+        hash of its weights file, a hash of a Keras model's weights, or a
         callable's qualified name), the parameters that change the output and
         a hash of each image's content, so a cross-validation or grid search
         encodes each distinct image once, across processes and runs. None
@@ -118,9 +135,10 @@ class ImageEncoder(_BaseEncoder):
         The column's name when fitted on a DataFrame.
 
     model_digest_ : str or None
-        Digest of the ``weights`` file (None for ``None``, ``"imagenet"`` or
-        a model object). A fitted copy that finds another file there raises
-        an error naming both digests before it loads it.
+        Digest of the weights file: the file ``weights`` names, or for
+        ``"imagenet"`` the file Keras downloaded (None for ``None`` or a model
+        object). A fitted copy that finds another file there raises an error
+        naming both digests before it loads it.
 
     See Also
     --------
@@ -146,10 +164,10 @@ class ImageEncoder(_BaseEncoder):
     >>> import numpy as np
     >>> from skfusion.encoders import ImageEncoder
     >>> images = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
-    >>> encoder = ImageEncoder("mobilenet_v2", image_size=(64, 64))
+    >>> encoder = ImageEncoder("mobilenet_v2", weights=None, image_size=(64, 64))
     >>> encoder.fit_transform(images).shape  # doctest: +SKIP
     (2, 1280)
-    >>> ImageEncoder(weights="imagenet").fit_transform(["cat.jpg"]).shape  # doctest: +SKIP
+    >>> ImageEncoder().fit_transform(["cat.jpg"]).shape  # doctest: +SKIP
     (1, 2048)
     """
 
@@ -174,7 +192,7 @@ class ImageEncoder(_BaseEncoder):
         self,
         model="resnet50",
         *,
-        weights=None,
+        weights="imagenet",
         image_size=(224, 224),
         pooling="avg",
         batch_size=32,
@@ -208,11 +226,12 @@ class ImageEncoder(_BaseEncoder):
                     f"ImageEncoder: model {self.model!r} is not a known backbone; {hint}"
                     f"choose one of {sorted(_BACKBONES)} or pass a keras.Model or a callable."
                 )
-        elif self.weights is not None:
+        elif self.weights is not None and self.weights != "imagenet":
             raise ValueError(
                 f"ImageEncoder: weights={self.weights!r} applies to a backbone name, but "
                 f"model is a {type(self.model).__name__}, which brings its own weights; "
-                "pass weights=None, or save the model and pass the .keras file as weights."
+                "leave weights at its default, or save the model and pass the .keras file "
+                "as weights."
             )
 
     def _check_item(self, item, row):
@@ -264,10 +283,13 @@ class ImageEncoder(_BaseEncoder):
         if isinstance(self.model, str):
             digest = self._model_digest()
             if digest is None:
-                return ("backbone", self.model, self.weights)
+                return ("backbone", self.model, None)
             if _is_saved_model(self.weights):
                 return ("saved model", digest)
-            return ("backbone", self.model, "weights file", digest)
+            # Keras builds some backbones differently for ImageNet weights
+            # (EfficientNet rescales its input once more)
+            kind = "imagenet" if self.weights == "imagenet" else "weights file"
+            return ("backbone", self.model, kind, digest)
         keras = import_optional("keras", owner="ImageEncoder")
         if isinstance(self.model, keras.Layer):
             weights = [w.numpy() for w in self.model.weights]
@@ -284,39 +306,46 @@ class ImageEncoder(_BaseEncoder):
             with _reading_weights(path):
                 model = keras.saving.load_model(path, compile=False)
             return self._probed(keras, model)
-        module, constructor = _BACKBONES[self.model]
-        build = getattr(keras.applications, constructor)
-        try:
-            with _seeded_initialisers():
-                model = build(include_top=False, pooling=self.pooling,
-                              weights="imagenet" if self.weights == "imagenet" else None,
-                              input_shape=(*self.image_size, 3))
-        except Exception as exc:  # keras reports a failed download as a bare Exception
-            if self.weights != "imagenet":
-                raise
-            raise OSError(
-                f"ImageEncoder: cannot get the imagenet weights of {self.model!r} ({exc}); "
-                "Keras downloads them once into ~/.keras/models ($KERAS_HOME): fit once "
-                "with network access, or copy the file there."
-            ) from exc
-        if path is not None:
-            with _reading_weights(path):
-                model.load_weights(path)
-        preprocess = getattr(keras.applications, module).preprocess_input
+        if self.weights == "imagenet":
+            try:
+                model = self._backbone(keras, "imagenet")
+            except Exception as exc:  # keras reports a failed download as a bare Exception
+                raise self._imagenet_error(
+                    path, f"Keras could not load it ({exc}); delete it if it is damaged"
+                ) from exc
+        else:
+            model = self._backbone(keras, None)
+            if path is not None:
+                with _reading_weights(path):
+                    model.load_weights(path)
+        preprocess = getattr(keras.applications, _BACKBONES[self.model][0]).preprocess_input
         return {"model": model, "preprocess": preprocess, "dim": int(model.output_shape[-1])}
 
+    def _backbone(self, keras, weights):
+        """The named backbone without its head, with ``weights`` as
+        ``keras.applications`` takes them (None, or "imagenet")."""
+        build = getattr(keras.applications, _BACKBONES[self.model][1])
+        with _seeded_initialisers():
+            return build(include_top=False, pooling=self.pooling, weights=weights,
+                         input_shape=(*self.image_size, 3))
+
     def _model_digest(self):
-        if not isinstance(self.model, str) or self.weights is None or self.weights == "imagenet":
+        if not isinstance(self.model, str) or self.weights is None:
             return None
         return file_digest(self._weights_path())
 
     def _model_file_param(self):
+        if self.weights == "imagenet":
+            return "weights", self._imagenet_path()
         return "weights", os.fspath(self.weights)
 
     def _weights_path(self):
-        """The weights file, checked readable, or None for None/"imagenet"."""
-        if self.weights is None or self.weights == "imagenet":
+        """The weights file, checked readable: the one ``weights`` names or,
+        for "imagenet", Keras' download; None for None."""
+        if self.weights is None:
             return None
+        if self.weights == "imagenet":
+            return self._imagenet_file()
         path = os.fspath(self.weights)
         if not os.path.isfile(path) or not (path.endswith(".weights.h5") or _is_saved_model(path)):
             raise OSError(
@@ -325,6 +354,58 @@ class ImageEncoder(_BaseEncoder):
                 "or weights saved with save_weights(...weights.h5)."
             )
         return path
+
+    def _imagenet_path(self):
+        """Where Keras keeps the backbone's ImageNet weights, as
+        ``keras.utils.get_file`` places its downloads: ``$KERAS_HOME/models``,
+        by default ``~/.keras/models``, or ``/tmp/.keras/models`` where that
+        is not writable."""
+        if "KERAS_HOME" in os.environ:
+            home = os.environ["KERAS_HOME"]
+        else:
+            home = os.path.join(os.path.expanduser("~"), ".keras")
+        home = os.path.expanduser(home)
+        if not os.access(home, os.W_OK):
+            home = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
+        name = _BACKBONES[self.model][2]
+        if self.model == "mobilenet_v2":
+            height, width = self.image_size
+            name = name.format(size=height if height == width and height in _MOBILENET_V2_SIZES else 224)
+        return os.path.join(home, "models", name)
+
+    def _imagenet_file(self):
+        """The backbone's ImageNet weights file, downloaded by Keras unless
+        it is on disk already or downloads are forbidden."""
+        # Keras reads KERAS_HOME once, on import, and makes its directory
+        keras = import_optional("keras", owner="ImageEncoder")
+        path = self._imagenet_path()
+        if os.path.isfile(path):
+            return path
+        if os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}:
+            raise self._imagenet_error(path, "it is not there and HF_HUB_OFFLINE forbids downloading it")
+        try:
+            # building the backbone has Keras fetch the file from the address,
+            # and check it against the hash, that only Keras knows
+            self._backbone(keras, "imagenet")
+        except Exception as exc:  # keras reports a failed download as a bare Exception
+            raise self._imagenet_error(path, f"it is not there and downloading it failed ({exc})") from exc
+        if not os.path.isfile(path):
+            raise self._imagenet_error(
+                path, "Keras put its download elsewhere (it reads KERAS_HOME once, when it "
+                "is imported: set KERAS_HOME before that)"
+            )
+        return path
+
+    def _imagenet_error(self, path, problem):
+        directory, name = os.path.split(path)
+        return OSError(
+            f"ImageEncoder: weights='imagenet' reads Keras' file {name!r} for backbone "
+            f"{self.model!r} from {directory!r} (Keras' downloads: $KERAS_HOME/models, by "
+            f"default ~/.keras/models), but {problem}. Fit once with network access, copy "
+            "the file into that directory (or set KERAS_HOME to a directory whose models/ "
+            "folder holds it), or pass weights= the path of a .weights.h5 or .keras file of "
+            "this backbone (weights=None: untrained)."
+        )
 
     def _probed(self, keras, model):
         """A user's model and its output width, found by encoding one blank image."""
