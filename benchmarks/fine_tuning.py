@@ -95,8 +95,10 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from skfusion import StackingFusionRegressor  # noqa: E402
 from skfusion.datasets import load_clothing_reviews  # noqa: E402
 from skfusion.encoders import TabularEncoder, TextEncoder  # noqa: E402
-from skfusion.keras import KerasFusionRegressor, _bert  # noqa: E402
-from skfusion.keras._sequences import length_batches  # noqa: E402
+from skfusion.keras import KerasFusionRegressor  # noqa: E402
+from skfusion.keras._checkpoint import read_checkpoint  # noqa: E402
+from skfusion.keras._sequences import length_batches, pad_batch  # noqa: E402
+from skfusion.keras._tower import text_tower  # noqa: E402
 from skfusion.utils import user_cache_dir  # noqa: E402
 from skfusion.utils._runtime import thread_budget  # noqa: E402
 
@@ -190,7 +192,7 @@ def raw_keras_model(config, weights, start, n_extra_frozen=0):
     else:
         states = keras.Input(shape=(None, int(config["hidden_size"])), name="text")
     mask = keras.Input(shape=(None,), name="text_mask")
-    pooled, _ = _bert.text_tower(keras, encoder, "raw", states, mask, config, weights, start)
+    pooled, _ = text_tower(encoder, "raw", states, mask, config, weights, start)
     model = keras.Model([states, mask], keras.layers.Dense(1)(
         keras.layers.Dense(128, activation="relu")(pooled)))
     for layer in model.layers:
@@ -213,7 +215,7 @@ def batch_plan(lengths, batch_size, sort):
 def fit_epoch_time(model, x, y, batch_size=32, sort=True):
     class Batches(keras.utils.PyDataset):
         def __init__(self):
-            # the estimator's reader (two workers on TensorFlow: see _sequences.py)
+            # the estimator's reader (two workers on TensorFlow: see _batches.py)
             super().__init__(workers=2 if keras.backend.backend() == "tensorflow" else 1)
             lengths = np.asarray([len(a) for a in x])
             self.plan = batch_plan(lengths, batch_size, sort)
@@ -223,7 +225,7 @@ def fit_epoch_time(model, x, y, batch_size=32, sort=True):
 
         def __getitem__(self, index):
             rows = self.plan[index]
-            batch = _bert.pad_batch([x[i] for i in rows], 256)
+            batch = pad_batch([x[i] for i in rows], 256)
             return {"text": batch[0], "text_mask": batch[1]}, y[rows]
 
     timer = EpochTimes()
@@ -270,7 +272,7 @@ def speed(X_train, y_train):
     rows = min(args.speed_rows, len(X_train))
     texts = X_train["text"].iloc[:rows]
     y = y_train[:rows].astype(np.float32)
-    config, weights = _bert.read_checkpoint("benchmark", "text", MODEL)
+    config, weights = read_checkpoint("benchmark", "text", MODEL)
     n_layers = int(config["num_hidden_layers"])
     depth = args.speed_depth
     encoder = TextEncoder(MODEL, max_length=256).fit(texts)

@@ -16,8 +16,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from skfusion.encoders import TextEncoder  # noqa: E402
-from skfusion.keras import KerasFusionClassifier, KerasFusionRegressor, _bert  # noqa: E402
-from skfusion.keras._sequences import length_batches  # noqa: E402
+from skfusion.keras import KerasFusionClassifier, KerasFusionRegressor  # noqa: E402
+from skfusion.keras._checkpoint import block_weights, read_checkpoint  # noqa: E402
+from skfusion.keras._compat import dense_kernel  # noqa: E402
+from skfusion.keras._sequences import length_batches, pad_batch  # noqa: E402
+from skfusion.keras._tower import text_tower  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -62,7 +65,7 @@ def regressor(bert, epochs=4, **params):
 
 
 def checkpoint(bert):
-    return _bert.read_checkpoint("test", "text", bert)
+    return read_checkpoint("test", "text", bert)
 
 
 def block_layers(model):
@@ -72,9 +75,9 @@ def block_layers(model):
 def changed(block, weights, index):
     """Per sub-layer of a fitted block, whether it differs from the checkpoint."""
     out = {}
-    for name, values in _bert.block_weights(weights, index).items():
+    for name, values in block_weights(weights, index).items():
         layer = block.sublayers()[name]
-        current = ([keras.ops.convert_to_numpy(layer._kernel), keras.ops.convert_to_numpy(layer.bias)]
+        current = ([keras.ops.convert_to_numpy(dense_kernel(layer)), keras.ops.convert_to_numpy(layer.bias)]
                    if isinstance(layer, keras.layers.Dense) else layer.get_weights())
         out[name] = any(not np.array_equal(c, v) for c, v in zip(current, values))
     return out
@@ -96,9 +99,8 @@ def test_tower_pools_as_text_encoder(bert, data, start):
             states = keras.Input(shape=(None, 16))
         mask = keras.Input(shape=(None,))
         config, weights = checkpoint(bert)
-        pooled, _ = _bert.text_tower(keras, enc, f"t{start}{pooling}", states, mask, config,
-                                     weights, start)
-        padded, padding = _bert.pad_batch(arrays, 32)
+        pooled, _ = text_tower(enc, f"t{start}{pooling}", states, mask, config, weights, start)
+        padded, padding = pad_batch(arrays, 32)
         got = keras.ops.convert_to_numpy(keras.Model([states, mask], pooled)([padded, padding]))
         cosine = (got * expected).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(expected, axis=1)
         assert cosine.min() >= 0.9999
@@ -190,7 +192,7 @@ def test_learning_rate_multiplier_and_layer_decay(bert, data):
     def moved(reg):
         blocks = block_layers(reg.model_)
         return [np.abs(keras.ops.convert_to_numpy(blocks[f"branch0_text_layer{i}"].query.kernel)
-                       - _bert.block_weights(weights, i)["query"][0]).max() for i in (1, 2)]
+                       - block_weights(weights, i)["query"][0]).max() for i in (1, 2)]
 
     # layer decay: the top layer, at the full rate, moves; the one below, at 1e-6, does not
     lower, top = moved(regressor(bert, trainable=2, epochs=2, layer_decay=1e-6).fit(X, y))

@@ -327,25 +327,16 @@ class TextEncoder(_BaseEncoder):
 
     def _states(self, texts, layer):
         """The torch model's token states after ``layer`` layers: the forward
-        stops there (a hook on that layer), so the layers above cost nothing."""
+        stops there, so the layers above cost nothing."""
+        from ..keras._compat import forward_until
+
         model = self._loaded_model["model"]
         stop = model.embeddings if layer == 0 else model.encoder.layer[layer - 1]
         out = [None] * len(texts)
-
-        def capture(module, args, output):
-            raise _Reached(output[0] if isinstance(output, tuple) else output)
-
-        handle = stop.register_forward_hook(capture)
-        try:
-            for batch, ids, padded in self._padded_batches(texts, "TextEncoder states"):
-                try:
-                    model(**padded)
-                except _Reached as reached:
-                    states = reached.output.float().cpu().numpy()
-                for j, i in enumerate(batch):
-                    out[i] = states[j, :len(ids[j])].copy()
-        finally:
-            handle.remove()
+        for batch, ids, padded in self._padded_batches(texts, "TextEncoder states"):
+            states = forward_until(model, stop, padded).float().cpu().numpy()
+            for j, i in enumerate(batch):
+                out[i] = states[j, :len(ids[j])].copy()
         return out
 
     def _encode(self, texts):
@@ -395,14 +386,6 @@ def _loading_bars(transformers, *, show):
         hf_logging.enable_progress_bar()
         if hub_disabled:
             hub.disable_progress_bars()
-
-
-class _Reached(Exception):
-    """Carries a layer's output out of a forward stopped at that layer."""
-
-    def __init__(self, output):
-        super().__init__()
-        self.output = output
 
 
 def _pool(torch, states, mask, pooling):

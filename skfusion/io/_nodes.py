@@ -104,15 +104,10 @@ def checked_keras(action):
 
 
 def _register_skfusion_layers():
-    """Define skfusion's Keras layers and loss, so that ``safe_mode`` finds
-    them registered. They are made by functions on first use, not at import
-    (until they become module-level classes, importing their modules will
-    not register them)."""
-    from ..keras import _bert
-    from ..multitask import _heads
-
-    _bert.keras_objects()
-    _heads.keras_objects()
+    """Import the modules of skfusion's Keras layers and loss, which
+    registers them, so that ``safe_mode`` finds them."""
+    from ..keras import _layers  # noqa: F401
+    from ..multitask import _layers as _multitask_layers  # noqa: F401
 
 
 def _damaged(problem):

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
+from ._compat import tensorflow_global_seed
 
 # Rows per model call at predict time, the last batch padded up to it. float32
 # matmul kernels block and reduce in an order that depends on the batch shape
@@ -518,7 +519,7 @@ def _seeded(keras, random_state):
     elif backend == "tensorflow":
         import tensorflow as tf
 
-        tf_seed = _tensorflow_global_seed()
+        tf_seed = tensorflow_global_seed()
         tf.random.set_seed(seed)
     try:
         yield
@@ -529,13 +530,6 @@ def _seeded(keras, random_state):
             torch.set_rng_state(torch_state)
         elif backend == "tensorflow":
             tf.random.set_seed(tf_seed)
-
-
-def _tensorflow_global_seed():
-    # TensorFlow has a setter for its global seed but no public getter
-    from tensorflow.python.eager import context
-
-    return context.global_seed()
 
 
 @contextlib.contextmanager

@@ -14,16 +14,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..encoders import ImageEncoder, TextEncoder
 from ..encoders._base import _one_column, is_missing
-from . import _bert
+from . import _checkpoint
 from ._base import _limited_threads, _pad_rows, _take, import_keras
-from ._sequences import (
-    TokenSequences,
-    batch_inputs,
-    has_sequences,
-    length_batches,
-    row_lengths,
-    sequence_dataset,
-)
+from ._compat import scale_learning_rates
+from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batches, row_lengths
 
 
 def trains(encoder):
@@ -137,10 +131,10 @@ class TrainableBranches:
             self._trained_layers_[name] = "image"
             return encoder
         _texts(owner, name, part)  # missing texts, named by branch and row
-        config, _ = _bert.read_checkpoint(owner, name, encoder.model, weights=False)
-        _bert.check_positions(owner, name, encoder, config)
+        config, _ = _checkpoint.read_checkpoint(owner, name, encoder.model, weights=False)
+        _checkpoint.check_positions(owner, name, encoder, config)
         encoder = clone(encoder).fit(part)
-        self._trained_layers_[name] = _bert.bottom_layer(owner, name, encoder, config)
+        self._trained_layers_[name] = _checkpoint.bottom_layer(owner, name, encoder, config)
         return encoder
 
     def _trainable_inputs(self, owner, name, encoder, part):
@@ -169,15 +163,16 @@ class TrainableBranches:
         if kind is None:
             inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
             return inputs[key]
-        config, weights = _bert.read_checkpoint(type(self).__name__, name, encoder.model)
+        from ._tower import text_tower
+
+        config, weights = _checkpoint.read_checkpoint(type(self).__name__, name, encoder.model)
         start = self._trained_layers_[name]
         if start == 0:
             inputs[key] = keras.Input(shape=(None,), dtype="int32", name=key)
         else:
             inputs[key] = keras.Input(shape=(None, encoder.n_features_out_), name=key)
         inputs[f"{key}_mask"] = mask = keras.Input(shape=(None,), name=f"{key}_mask")
-        pooled, rates = _bert.text_tower(keras, encoder, key, inputs[key], mask,
-                                         config, weights, start)
+        pooled, rates = text_tower(encoder, key, inputs[key], mask, config, weights, start)
         self._learning_rate_multipliers_.update(rates)
         return pooled
 
@@ -222,21 +217,23 @@ class TrainableBranches:
 
     def _build_optimizer(self, keras):
         optimizer = super()._build_optimizer(keras)
-        return _bert.scale_learning_rates(optimizer, getattr(self, "_learning_rate_multipliers_", {}))
+        return scale_learning_rates(optimizer, getattr(self, "_learning_rate_multipliers_", {}))
 
     def _fit_kwargs(self, keras, x, y, sample_weight):
         kwargs = super()._fit_kwargs(keras, x, y, sample_weight)
         if not has_sequences(kwargs["x"]):
             return kwargs
         # text branches that train: batches of alike lengths, padded per batch
+        from ._batches import LengthBatches
+
         batch_size = kwargs.pop("batch_size")
         shuffle = kwargs.pop("shuffle", True)
-        kwargs["x"] = sequence_dataset(keras, kwargs["x"], kwargs.pop("y"),
-                                       kwargs.pop("sample_weight"), batch_size, shuffle)
+        kwargs["x"] = LengthBatches(kwargs["x"], kwargs.pop("y"), kwargs.pop("sample_weight"),
+                                    batch_size, shuffle)
         if kwargs.get("validation_data"):
             x_val, y_val, *weights = kwargs["validation_data"]
-            kwargs["validation_data"] = sequence_dataset(
-                keras, x_val, y_val, weights[0] if weights else None, batch_size, False)
+            kwargs["validation_data"] = LengthBatches(
+                x_val, y_val, weights[0] if weights else None, batch_size, False)
         return kwargs
 
     def _forward(self, X):
@@ -265,11 +262,12 @@ class TrainableBranches:
         # rate: a warm-start fit after unpickling keeps the per-layer ones
         optimizer = getattr(getattr(self, "model_", None), "optimizer", None)
         if optimizer is not None and getattr(self, "_learning_rate_multipliers_", None):
-            _bert.scale_learning_rates(optimizer, self._learning_rate_multipliers_)
+            scale_learning_rates(optimizer, self._learning_rate_multipliers_)
 
     def _custom_objects(self):
-        objects = super()._custom_objects() or {}
-        return {**objects, **{cls.__name__: cls for cls in _bert.keras_objects()}}
+        from ._layers import CUSTOM_OBJECTS
+
+        return {**(super()._custom_objects() or {}), **CUSTOM_OBJECTS}
 
 
 _BLOCK = re.compile(r"^(conv\d+_block\d+|block_?\d+[a-z]?|stage\d+_unit\d+|stage\d+_block\d+)_")

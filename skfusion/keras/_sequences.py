@@ -1,9 +1,8 @@
 """Text branches that train: their rows as ragged token arrays, batched by
-length (dynamic padding), for ``Model.fit`` and prediction."""
+length and padded per batch (dynamic padding), for ``Model.fit`` (through
+``_batches.LengthBatches``) and prediction. Imports no Keras."""
 
 import numpy as np
-
-from ._bert import pad_batch
 
 # rows shuffled, then sorted by length within windows of this many batches:
 # batches of alike lengths (little padding) in a random order every epoch
@@ -36,6 +35,21 @@ class TokenSequences:
     def padded(self, rows):
         """The rows as one zero-padded batch and its mask."""
         return pad_batch([self.arrays[i] for i in rows], self.limit)
+
+
+def pad_batch(arrays, limit, multiple=8):
+    """Ragged per-text arrays (ids, or token states) as one zero-padded
+    batch and its mask, the length rounded up to ``multiple`` but at most
+    ``limit`` (a few shapes for a traced step to meet, not one per length)."""
+    longest = max(len(a) for a in arrays)
+    length = max(longest, min(limit, -(-longest // multiple) * multiple))
+    first = arrays[0]
+    padded = np.zeros((len(arrays), length, *first.shape[1:]), dtype=first.dtype)
+    mask = np.zeros((len(arrays), length), dtype=np.float32)
+    for row, array in enumerate(arrays):
+        padded[row, :len(array)] = array
+        mask[row, :len(array)] = 1.0
+    return padded, mask
 
 
 def has_sequences(x):
@@ -90,40 +104,3 @@ def length_batches(lengths, batch_size, shuffle):
             rest = list(np.random.permutation(rest))
         batches = [batches[longest], batches[shortest]] + [batches[i] for i in rest]
     return batches
-
-
-def sequence_dataset(keras, x, y, sample_weight, batch_size, shuffle):
-    """A ``keras.utils.PyDataset`` of (inputs, targets[, weights]) batches
-    of alike lengths, re-drawn every epoch when ``shuffle``."""
-
-    if isinstance(y, list):
-        y = tuple(y)  # one target per output: tf.data wants a tuple
-
-    # On TensorFlow a one-worker PyDataset is read through a tf.data
-    # prefetch, and about every other epoch then stalled before its first
-    # batch, between the old iterator and the new (7-9 s in a fit of MiniLM's
-    # top 2 layers on 1,024 reviews); two workers give Keras' own prefetching
-    # queue instead, which did not stall once
-    workers = 2 if keras.backend.backend() == "tensorflow" else 1
-
-    class LengthBatches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__(workers=workers)
-            self.lengths = row_lengths(x)
-            self.plan = length_batches(self.lengths, batch_size, shuffle)
-
-        def __len__(self):
-            return len(self.plan)
-
-        def __getitem__(self, index):
-            rows = self.plan[index]
-            batch = (batch_inputs(x, rows), keras.tree.map_structure(lambda a: a[rows], y))
-            if sample_weight is not None:
-                batch += (sample_weight[rows],)
-            return batch
-
-        def on_epoch_end(self):
-            if shuffle:
-                self.plan = length_batches(self.lengths, batch_size, shuffle)
-
-    return LengthBatches()

@@ -14,7 +14,7 @@ from ..keras._branches import TrainableBranches, check_branches, trains
 from ..utils._columns import check_columns_present, check_X
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._heads import KINDS, check_loss_weights, keras_objects, parse_tasks
+from ._heads import KINDS, check_loss_weights, parse_tasks
 
 #: short names of the per-task metrics in ``history_``
 _METRIC_NAMES = {
@@ -396,7 +396,6 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         shared trunk on their concatenation, a head per task."""
         keras = import_keras(type(self).__name__)
         layers = keras.layers
-        TaskUncertainty, _ = keras_objects()
 
         def dense_stack(h, sizes, prefix):
             for i, size in enumerate(sizes):
@@ -418,6 +417,8 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
             inputs = h = keras.Input(shape=(x.shape[1],), name="features")
         trunk = dense_stack(h, self.shared_layers, "shared")
         if self._loss_weights_ == "uncertainty":
+            from ._layers import TaskUncertainty
+
             # the losses read this layer's log-variances; _loss() takes it
             self._uncertainty_layer = TaskUncertainty(len(self._heads_), name="task_uncertainty")
             trunk = self._uncertainty_layer(trunk)
@@ -437,7 +438,8 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         losses = [head.loss for head in self._heads_]
         if self._loss_weights_ != "uncertainty":
             return losses
-        _, UncertaintyWeightedLoss = keras_objects()
+        from ._layers import UncertaintyWeightedLoss
+
         layer = vars(self).pop("_uncertainty_layer")
         return [UncertaintyWeightedLoss(loss, i, head.uncertainty_factor).bind(layer)
                 for i, (loss, head) in enumerate(zip(losses, self._heads_))]
@@ -457,8 +459,9 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         return kwargs
 
     def _custom_objects(self):
-        objects = super()._custom_objects() or {}
-        return {**objects, **{cls.__name__: cls for cls in keras_objects()}}
+        from ._layers import CUSTOM_OBJECTS
+
+        return {**(super()._custom_objects() or {}), **CUSTOM_OBJECTS}
 
     # -- prediction ------------------------------------------------------
 

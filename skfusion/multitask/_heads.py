@@ -1,11 +1,7 @@
 """Task heads: per task kind, how the targets are encoded for Keras, the
 output layer, loss and metric, and how outputs become predictions again.
-
-Also the learned homoscedastic task weighting of Kendall, Gal & Cipolla
-(2018) as Keras objects. Keras is imported only when a model is built.
+The Keras objects of uncertainty weighting are in ``_layers``.
 """
-
-import functools
 
 import numpy as np
 import pandas as pd
@@ -352,71 +348,3 @@ def check_loss_weights(owner, loss_weights, heads):
             "at least one task a positive weight."
         )
     return [float(w) for w in weights]
-
-
-@functools.cache
-def keras_objects():
-    """The custom Keras objects of the multi-task model: the layer and loss of
-    uncertainty weighting. Defined (and registered for ``.keras`` files) on
-    first use, so that importing skfusion never imports Keras."""
-    import keras
-    from keras import ops
-
-    @keras.saving.register_keras_serializable(package="skfusion")
-    class TaskUncertainty(keras.layers.Layer):
-        """Holds one learned log-variance ``s_i`` per task.
-
-        It passes its input through unchanged: it sits in the model only so
-        that its weights are trained, saved and restored with it. The task
-        losses read them (see ``UncertaintyWeightedLoss``).
-        """
-
-        def __init__(self, n_tasks, **kwargs):
-            super().__init__(**kwargs)
-            self.n_tasks = n_tasks
-            self.log_vars = self.add_weight(
-                shape=(n_tasks,), initializer="zeros", name="log_vars", trainable=True
-            )
-
-        def call(self, inputs):
-            return inputs
-
-        def compute_output_shape(self, input_shape):
-            return input_shape
-
-        def get_config(self):
-            return {**super().get_config(), "n_tasks": self.n_tasks}
-
-    @keras.saving.register_keras_serializable(package="skfusion")
-    class UncertaintyWeightedLoss(keras.losses.Loss):
-        """``factor * exp(-s_i) * loss_i + s_i / 2`` (Kendall et al. 2018,
-        with ``s_i = log sigma_i^2``): noisy tasks learn a large ``s_i`` and
-        weigh less, and the ``s_i / 2`` term stops every weight going to 0.
-
-        The weighting layer is attached after construction (``bind``): a
-        loss read back from a file has none and must be rebuilt with its
-        model.
-        """
-
-        def __init__(self, loss, index, factor, name=None, **kwargs):
-            super().__init__(name=name or f"uncertainty_{index}", **kwargs)
-            self.inner = loss
-            self.index = index
-            self.factor = factor
-            self._fn = keras.losses.get(loss)
-            self._layer = None
-
-        def bind(self, layer):
-            self._layer = layer
-            return self
-
-        def call(self, y_true, y_pred):
-            s = self._layer.log_vars[self.index]
-            value = self._fn(y_true, y_pred)
-            return self.factor * ops.exp(-s) * value + 0.5 * s
-
-        def get_config(self):
-            return {"loss": self.inner, "index": self.index, "factor": self.factor,
-                    "name": self.name}
-
-    return TaskUncertainty, UncertaintyWeightedLoss
