@@ -11,6 +11,7 @@ import os
 import random
 import re
 import tempfile
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -83,7 +84,7 @@ class _BaseKerasEstimator(BaseEstimator):
        reports.
 
     ``_forward(X)`` is the predict path: checks, ``_prepare_X`` and
-    ``Model.predict_on_batch`` on batches of one constant shape, the last one
+    :func:`predict_batch` on batches of one constant shape, the last one
     padded, so that a row's outputs do not depend on the rows predicted with
     it (``Model.predict`` costs milliseconds per call, ruinous for one row);
     it returns the outputs as numpy float64, in the structure the model
@@ -380,9 +381,7 @@ class _BaseKerasEstimator(BaseEstimator):
             parts = []
             for start in range(0, n_rows, _PREDICT_BATCH):
                 batch = _take(keras, x, slice(start, start + _PREDICT_BATCH))
-                # a compiled step with one input shape: traced once per model,
-                # and cheaper per call than calling the model eagerly
-                out = self.model_.predict_on_batch(_pad_rows(keras, batch, _PREDICT_BATCH))
+                out = predict_batch(keras, self.model_, _pad_rows(keras, batch, _PREDICT_BATCH))
                 parts.append(_take(keras, out, slice(0, min(_PREDICT_BATCH, n_rows - start))))
         return _map(keras, lambda *blocks: np.concatenate(blocks).astype(np.float64), *parts)
 
@@ -426,6 +425,46 @@ def target_array(y, owner, expected="1-D (one target) or 2-D (one column per out
             f"{owner}: y must be {expected}, got an array of shape {y.shape}."
         )
     return y
+
+
+def predict_batch(keras, model, batch):
+    """``model``'s outputs on ``batch``, as numpy arrays in the structure of
+    its outputs. An estimator predicts batches of one row count (the last
+    padded up to it), so on TensorFlow the model is traced once per row
+    count, into a graph that takes any length where the model does (a text
+    branch's tokens), and that graph is called directly: cheaper per call
+    than calling the model eagerly, and never traced again. A model
+    compiled with ``run_eagerly`` (``compile__run_eagerly=True``) runs
+    eagerly here too, as Keras runs it.
+
+    ``Model.predict_on_batch`` traces a ``tf.function`` that TensorFlow's
+    retracing detector keys by its code, which Keras shares between all
+    models: five models' first predictions within ten calls (folds of a
+    cross-validation, a model per label) logged "5 out of the last 14 calls
+    ... triggered tf.function retracing", and a text branch's batches of
+    other lengths traced its model again.
+    """
+    if keras.backend.backend() != "tensorflow" or model.run_eagerly:
+        return model.predict_on_batch(batch)
+    rows = _n_rows(keras, batch)
+    graphs = _PREDICT_GRAPHS.setdefault(model, {})
+    if rows not in graphs:
+        graphs[rows] = _trace_predict(keras, model, rows)
+    # the dtypes of the model's inputs, as Keras casts them: the graph takes no other
+    batch = _map(keras, lambda a, spec: np.asarray(a, dtype=spec.dtype), batch, model.input)
+    return _map(keras, np.asarray, graphs[rows](batch))
+
+
+# model -> {rows: its traced predict step}; a model's graphs go with it
+_PREDICT_GRAPHS = weakref.WeakKeyDictionary()
+
+
+def _trace_predict(keras, model, rows):
+    import tensorflow as tf
+
+    model_ref = weakref.ref(model)  # the graph must not keep its model alive
+    specs = _map(keras, lambda t: tf.TensorSpec((rows, *t.shape[1:]), t.dtype), model.input)
+    return tf.function(lambda x: model_ref()(x, training=False)).get_concrete_function(specs)
 
 
 def _is_plain_matrix(X, estimator):

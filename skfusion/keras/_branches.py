@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..encoders import ImageEncoder, TextEncoder
 from ..encoders._base import _one_column, is_missing
 from . import _checkpoint
-from ._base import _limited_threads, _pad_rows, _take, import_keras
+from ._base import _limited_threads, _pad_rows, _take, import_keras, predict_batch
 from ._compat import scale_learning_rates
 from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batches, row_lengths
 
@@ -247,9 +247,9 @@ class TrainableBranches:
         parts, order = [], []
         with _limited_threads(keras):
             for rows in length_batches(row_lengths(x), self.batch_size, shuffle=False):
-                # full batches only: a traced step meets one shape per length
+                # full batches only: one row count, one trace
                 batch = _pad_rows(keras, batch_inputs(x, rows), self.batch_size)
-                parts.append(_take(keras, self.model_.predict_on_batch(batch),
+                parts.append(_take(keras, predict_batch(keras, self.model_, batch),
                                    slice(0, len(rows))))
                 order.append(rows)
         inverse = np.argsort(np.concatenate(order))
