@@ -4,6 +4,12 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# user_cache_dir() (skfusion.io's unpacked models, the README's caches): the
+# run's own, never the home directory
+if "XDG_CACHE_HOME" not in os.environ:
+    import tempfile
+
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="skfusion-tests-cache-")
 
 import pytest
 from sklearn.compose import make_column_transformer

@@ -464,6 +464,29 @@ def test_include_models_loads_where_the_model_files_are_gone(data, model_files, 
     # without the files, the paths name what is gone
     with pytest.raises(OSError, match="bert"):
         load(tmp_path / "paths.skops").predict(X)
+    # the encoders load the unpacked files later: a model_dir others can
+    # write is refused as a cache directory is, before anything is unpacked
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    os.chmod(shared, 0o777)
+    with pytest.raises(PermissionError, match=r"skfusion.io.load: refusing the cache at "
+                                              r"'.*shared' \(model_dir=\).*mode 0777"):
+        load(tmp_path / "fusion.skops", model_dir=shared)
+    assert not list(shared.iterdir())
+    # an image encoder loads a bundled .keras file itself: the same Keras
+    # floor as the Keras models skfusion.io reads
+    import keras
+
+    image_only = EarlyFusionRegressor([("photo", ImageEncoder(
+        "mobilenet_v2", weights=str(model_files[1]), image_size=(16, 16)), "photo")], Ridge())
+    dump(image_only.fit(X, score), tmp_path / "image.skops", include_models=True)
+    original = keras.version
+    try:
+        keras.version = lambda: "3.11.3"
+        with pytest.raises(ImportError, match=r"keras>=3\.12.*3\.11\.3"):
+            load(tmp_path / "image.skops", model_dir=unpacked)
+    finally:
+        keras.version = original
 
 
 @pytest.mark.keras

@@ -304,7 +304,7 @@ class ImageEncoder(_BaseEncoder):
         path = self._weights_path()
         if path is not None and _is_saved_model(path):
             with _reading_weights(path):
-                model = keras.saving.load_model(path, compile=False)
+                model = keras.saving.load_model(path, compile=False, safe_mode=True)
             return self._probed(keras, model)
         if self.weights == "imagenet":
             try:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils._optional import import_optional
+from ..utils._trust import CacheDir, user_cache_dir
 from ._compat import (
     Node,
     default_state,
@@ -59,12 +60,12 @@ class Load:
         self._model_dir = model_dir
 
     def model_dir(self):
-        """The directory for bundled model files, made (mode 0700) on first use."""
-        if self._model_dir is None:
-            self._model_dir = tempfile.mkdtemp(prefix="skfusion-models-")
-        else:
-            os.makedirs(self._model_dir, mode=0o700, exist_ok=True)
-        return Path(self._model_dir)
+        """The directory for bundled model files: the user's own (made with
+        mode 0700, or checked as a cache directory is, since the files in it
+        are loaded later), by default ``user_cache_dir("models")``, where
+        each bundle is unpacked once under its digest."""
+        location = user_cache_dir("models") if self._model_dir is None else self._model_dir
+        return Path(CacheDir(location, owner="skfusion.io.load", param="model_dir").root)
 
 
 @contextlib.contextmanager
@@ -83,7 +84,7 @@ def _dumping():
 
 
 def _loading():
-    # plain skops.io.load of a file from dump: a new private directory
+    # plain skops.io.load of a file from dump: the default model directory
     state = _ACTIVE.get()
     return state if isinstance(state, Load) else Load(None)
 
@@ -334,6 +335,9 @@ class EncoderNode(Node):
         instance = cls.__new__(cls)
         instance.__setstate__(self.attrs.construct())
         if self.bundle is not None:
+            if self.bundle["parameter"] == "weights":
+                # the encoder loads a bundled .keras file itself, later
+                checked_keras("loads")
             folder = _unpack(self.archive, self.bundle, _loading().model_dir())
             if self.bundle["parameter"] == "weights":
                 folder = folder / self.bundle["files"][0]

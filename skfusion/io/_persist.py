@@ -150,8 +150,9 @@ def load(file, *, trusted=None, model_dir=None):
     model_dir : str or path-like, default=None
         Where the model files bundled by ``include_models=True`` are
         unpacked (under a subdirectory named by their digest, reused by later
-        loads), created with mode 0700. None: a new private temporary
-        directory; give a lasting place for an estimator that serves for long.
+        loads). It must be the user's own, as a cache directory (created
+        with mode 0700; one others can write is refused), since the encoders
+        load those files later. None: ``skfusion.utils.user_cache_dir("models")``.
 
     Returns
     -------
