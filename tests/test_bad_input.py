@@ -6,7 +6,8 @@ where that is possible."""
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -207,7 +208,11 @@ def test_indicator_needs_a_final_estimator_that_takes_nan(cls, suggestion):
 @pytest.mark.parametrize("final", [
     make_pipeline(SimpleImputer(), LogisticRegression()),
     OneVsRestClassifier(HistGradientBoostingClassifier(max_iter=5)),
-], ids=["imputing-pipeline", "wrapped"])
+    VotingClassifier([("a", HistGradientBoostingClassifier(max_iter=5)),
+                      ("b", HistGradientBoostingClassifier(max_iter=5, max_depth=2))],
+                     voting="soft"),
+    make_pipeline(make_column_transformer((SimpleImputer(), [0, 1, 2])), LogisticRegression()),
+], ids=["imputing-pipeline", "wrapped", "ensemble", "imputing-column-transformer"])
 def test_indicator_takes_a_final_estimator_that_takes_nan_through_a_wrapper(final):
     X = _frame()
     X.loc[[1, 2], ["a", "b"]] = np.nan

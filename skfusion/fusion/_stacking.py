@@ -41,19 +41,24 @@ _final_has = {
 }
 
 
-def _takes_nan(estimator):
-    """Whether ``estimator`` takes NaN, by its ``allow_nan`` tag or, for
-    the wrappers whose tag does not say so (``Pipeline``, ``GridSearchCV``,
-    ``CalibratedClassifierCV``, ``OneVsRestClassifier``), by what first
-    sees the input: a Pipeline's first step, the wrapped ``estimator``."""
+def _refuses_nan(estimator):
+    """Whether ``estimator`` surely fails on NaN: its ``allow_nan`` tag is
+    False and nothing it wraps says otherwise. A Pipeline is judged by its
+    first step and a wrapper (``GridSearchCV``, ``CalibratedClassifierCV``,
+    ``OneVsRestClassifier``) by its ``estimator``, whose tags theirs do not
+    follow; an ensemble or a ColumnTransformer, whose parts may impute or
+    take NaN, is not refused (a failure in its fit names the final
+    estimator)."""
     if get_tags(estimator).input_tags.allow_nan:
-        return True
+        return False
     steps = [step for _, step in getattr(estimator, "steps", [])
              if step is not None and not isinstance(step, str)]
     if steps:
-        return _takes_nan(steps[0])
+        return _refuses_nan(steps[0])
     inner = getattr(estimator, "estimator", None)
-    return hasattr(inner, "fit") and _takes_nan(inner)
+    if hasattr(inner, "fit"):
+        return _refuses_nan(inner)
+    return not (hasattr(estimator, "estimators") or hasattr(estimator, "transformers"))
 
 
 class _BaseStackingFusion(_BaseMemberFusion):
@@ -117,7 +122,7 @@ class _BaseStackingFusion(_BaseMemberFusion):
             raise ValueError(
                 f"'final_estimator' parameter should be a {kind}. Got {final}"
             )
-        if self.missing == "indicator" and not _takes_nan(final):
+        if self.missing == "indicator" and _refuses_nan(final):
             raise ValueError(
                 f"{type(self).__name__}: missing='indicator' gives the final estimator "
                 f"NaN member outputs for rows without a modality, but "
