@@ -13,7 +13,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingRegressor, VotingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import roc_auc_score
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
@@ -515,6 +515,15 @@ def test_with_modality_input_errors(late, split, members):
         view.predict_proba(X_test)
     with pytest.raises(NotFittedError):
         LateFusionClassifier(members).with_modality_input("text", X_test)
+
+
+def test_with_modality_input_checks_the_width_of_an_array():
+    X = np.arange(12.0).reshape(6, 2)
+    late = LateFusionRegressor([("a", LinearRegression(), [0]),
+                                ("b", LinearRegression(), [1])]).fit(X, X.sum(axis=1))
+    with pytest.raises(ValueError, match=r"LateFusionRegressor: with_modality_input got X with "
+                                         r"1 columns, but LateFusionRegressor was fitted on 2"):
+        late.with_modality_input("a", X[:, :1])
 
 
 def test_top_level_names():

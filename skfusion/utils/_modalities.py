@@ -85,6 +85,12 @@ class ModalityInputMixin:
                 f"its modalities {list(modalities)}; pass one of these names."
             )
         X = check_X(self, X)
+        width = getattr(self, "n_features_in_", None)
+        if not hasattr(X, "columns") and width is not None and X.shape[1] != width:
+            raise ValueError(
+                f"{owner}: with_modality_input got X with {X.shape[1]} columns, but "
+                f"{owner} was fitted on {width}; give it data shaped as the estimator's."
+            )
         check_columns_present(
             self, f"modality {name!r}", modalities[name], X, when=None,
             fix="pass data with the columns the estimator was fitted on",
