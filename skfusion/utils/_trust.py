@@ -177,20 +177,18 @@ def read_regular(path):
     regular one comes back with empty contents (the caller checks the
     stat). Raises FileNotFoundError where there is none, and OSError for a
     symbolic link (ELOOP)."""
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
-    try:
-        info = os.fstat(fd)
+    with open(os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK), "rb", buffering=0) as f:
+        info = os.fstat(f.fileno())
         data = bytearray(info.st_size if stat.S_ISREG(info.st_mode) else 0)
-        view, done = memoryview(data), 0
-        while done < len(data):
-            n = os.readv(fd, [view[done:]])
-            if not n:  # shrank meanwhile: the tag will not match
-                del data[done:]
-                break
-            done += n
+        done = 0
+        with memoryview(data) as view:
+            while done < len(data):
+                n = f.readinto(view[done:])
+                if not n:  # shrank meanwhile: the tag will not match
+                    break
+                done += n
+        del data[done:]
         return info, data
-    finally:
-        os.close(fd)
 
 
 class CacheDir:
