@@ -405,12 +405,10 @@ class CacheDir:
         return digest.digest()
 
     def _warn(self, relpath, problem):
-        path = os.path.join(self.root, relpath)
-        warnings.warn(
-            f"{self.owner}: ignoring the cache entry {path!r} ({self.param}=): it "
-            f"{problem}; the result is computed as if it were not there, and stored "
-            "afresh.",
-            CacheWarning, stacklevel=_outside_stacklevel(),
+        _cache_warning(
+            f"{self.owner}: ignoring the cache entry "
+            f"{os.path.join(self.root, relpath)!r} ({self.param}=): it {problem}; the "
+            "result is computed as if it were not there, and stored afresh."
         )
 
     def read_only(self, exc):
@@ -419,11 +417,10 @@ class CacheDir:
             if self.root in _READ_ONLY:
                 return
             _READ_ONLY.add(self.root)
-        warnings.warn(
+        _cache_warning(
             f"{self.owner}: the cache at {self.root!r} ({self.param}=) is not writable "
             f"({exc}); what is found there is used, and new results are computed but "
-            "not stored.",
-            CacheWarning, stacklevel=_outside_stacklevel(),
+            "not stored."
         )
 
     def __eq__(self, other):
@@ -453,13 +450,13 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def _outside_stacklevel():
-    """The ``stacklevel`` of the first frame outside skfusion, counted from
-    the function that warns: the user's line, whatever path led here."""
-    frame, level = sys._getframe(2), 2
+def _cache_warning(message):
+    """A :class:`CacheWarning` attributed to the first frame outside
+    skfusion: the user's line, whatever path led here."""
+    frame, level = sys._getframe(1), 2
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
-    return level
+    warnings.warn(message, CacheWarning, stacklevel=level)
 
 
 def _foreign(info):
