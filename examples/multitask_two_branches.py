@@ -67,10 +67,7 @@ def main():
         encoder, encoder_name = text_encoder(args.cache_dir or tmp, args.tfidf)
         model = MultiTaskKerasEstimator(
             {"Rating": ("regression", None, "text"), "Recommended IND": ("binary", None, "tabular")},
-            inputs={
-                "text": (TEXT, encoder, (64,)),
-                "tabular": (TABULAR, TabularEncoder(), (16,)),
-            },
+            inputs=[("text", encoder, TEXT), ("tabular", TabularEncoder(), TABULAR)],
             shared_layers=(32,),
             dropout=0.2,
             epochs=args.epochs,

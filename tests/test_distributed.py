@@ -159,7 +159,13 @@ def test_multitask_predict_one_column_per_task(client, reviews):
     assert_array_equal(got.columns, ["rec", "rating", "dept"])
     pd.testing.assert_frame_equal(got, model.predict(X[TABULAR]))
     proba = predict(model, data, method="predict_proba").compute()
-    assert proba.columns.tolist() == ["rec_0", "rec_1", *[f"dept_{c}" for c in model._heads_[2].classes_]]
+    assert proba.columns.tolist() == ["rec_0", "rec_1", *[f"dept_{c}" for c in model.classes_["dept"]]]
+    # the columns are the model's own public declaration, and it refuses a
+    # method it does not have
+    pd.testing.assert_frame_equal(model.get_output_meta("predict_proba"), proba.iloc[:0])
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: get_output_meta got "
+                       r"method='decision_function'; expected one of \['predict', 'predict_proba'\]"):
+        model.get_output_meta("decision_function")
     expected = model.predict_proba(X[TABULAR])
     # a float32 network: on the torch backend, workers (one thread each) run
     # other kernels than this process, a few float32 ulps apart

@@ -41,7 +41,9 @@ def output_meta(estimator, method, *, columns=None, dtype=None, owner):
             f"{owner}: {type(estimator).__name__} has no method {method!r}; "
             f"expected one of {[m for m in PREFIXES if hasattr(estimator, m)]}."
         )
-    own = getattr(estimator, "_frame_meta", None)
+    # an estimator whose output is not one array (multi-task: a frame, a
+    # dict of arrays) declares its columns itself
+    own = getattr(estimator, "get_output_meta", None)
     if columns is None and own is not None:
         meta = own(method)
         return meta if dtype is None else meta.astype(dtype)

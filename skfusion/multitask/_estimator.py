@@ -531,11 +531,49 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         return {head.name: head.proba(outputs[head.name])
                 for head in self._heads_ if head.is_classifier}
 
-    def _frame_meta(self, method):
-        """Empty frame with the columns and dtypes ``method`` gives, from the
-        fitted heads (for :mod:`skfusion.distributed`): ``predict`` one
-        column per task column, ``predict_proba`` ``<task>_<class>`` (a
-        multilabel task: ``<task>_<label column>``)."""
+    def get_output_meta(self, method="predict"):
+        """The columns and dtypes of ``method``'s output as one table, with
+        no rows: declared from the fitted heads, without running the model.
+
+        :func:`skfusion.distributed.predict` asks for it, to declare the
+        output of every partition before any of them runs.
+
+        Parameters
+        ----------
+        method : {"predict", "predict_proba"}, default="predict"
+            The method whose output is described.
+
+        Returns
+        -------
+        meta : DataFrame of shape (0, n_columns)
+            For ``"predict"``, the frame ``predict`` returns: one column per
+            Y column a task was fitted on, labels in their own dtype,
+            numbers as float64, 0/1 as int for each label of a multilabel
+            task. For ``"predict_proba"``, its dict of arrays side by side:
+            a float64 column ``<task>_<class>`` per class of each
+            classification task (a multilabel task: ``<task>_<label
+            column>``), tasks in their order and classes in the order of
+            ``classes_[task]``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skfusion.multitask import MultiTaskKerasEstimator
+        >>> X = np.random.RandomState(0).normal(size=(40, 2))
+        >>> Y = pd.DataFrame({"price": X[:, 0], "big": np.where(X[:, 1] > 0, "yes", "no")})
+        >>> model = MultiTaskKerasEstimator({"price": "regression", "big": "binary"},
+        ...                                 shared_layers=(4,), epochs=1, random_state=0)
+        >>> model.fit(X, Y).get_output_meta("predict_proba").columns.tolist()
+        ['big_no', 'big_yes']
+        """
+        check_is_fitted(self, "_heads_")
+        methods = [m for m in ("predict", "predict_proba") if hasattr(self, m)]
+        if method not in methods:
+            raise ValueError(
+                f"{type(self).__name__}: get_output_meta got method={method!r}; "
+                f"expected one of {methods}, the methods of this model whose output "
+                "is a table; pass one of them."
+            )
         columns = {}
         for head in self._heads_:
             if method == "predict":
