@@ -6,6 +6,7 @@ from collections import namedtuple
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._modalities import ModalityInputMixin
@@ -119,6 +120,23 @@ class _BaseMemberComposition(ModalityInputMixin, _BaseComposition):
         """
         check_is_fitted(self, "_columns_")
         return dict(zip(getattr(self, self._names_attr), self._columns_))
+
+
+def final_has(method):
+    """Make ``method`` available (``available_if``) when the final estimator
+    has it: the fitted one, else the one given, else (``None`` given) the
+    default. The estimator names its final parameter in ``_final_param``."""
+
+    def check(self):
+        final = getattr(self, self._final_param + "_", None)
+        if final is None:
+            final = getattr(self, self._final_param)
+        if final is None:
+            final = self._default_final_estimator()
+        getattr(final, method)
+        return True
+
+    return available_if(check)
 
 
 def _owner(estimator):

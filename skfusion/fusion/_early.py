@@ -401,17 +401,6 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         return tags
 
 
-def _final_has(attr):
-    """Whether the final estimator (fitted, else as given) has ``attr``."""
-
-    def check(self):
-        final = getattr(self, self._final_param + "_", None)
-        getattr(final if final is not None else getattr(self, self._final_param), attr)
-        return True
-
-    return check
-
-
 def _width(projection):
     return int(getattr(projection, "n_components", None) or 0)
 

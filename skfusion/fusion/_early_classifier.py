@@ -8,7 +8,6 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import available_if
 
 from ..utils._columns import (
     check_X,
@@ -18,7 +17,8 @@ from ..utils._sklearn_compat import (
     _fit_context,
     _raise_for_params,
 )
-from ._early import _BaseEarlyFusion, _check_target, _final_has
+from ._base import final_has
+from ._early import _BaseEarlyFusion, _check_target
 
 
 class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
@@ -229,7 +229,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Z = self._fused_features(X)
         return self.classifier_.predict(Z)
 
-    @available_if(_final_has("predict_proba"))
+    @final_has("predict_proba")
     def predict_proba(self, X):
         """Class probabilities for X, from the classifier.
 
@@ -250,7 +250,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Z = self._fused_features(X)
         return self.classifier_.predict_proba(Z)
 
-    @available_if(_final_has("predict_log_proba"))
+    @final_has("predict_log_proba")
     def predict_log_proba(self, X):
         """The classifier's log-probabilities for X.
 
@@ -266,7 +266,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Z = self._fused_features(X)
         return self.classifier_.predict_log_proba(Z)
 
-    @available_if(_final_has("decision_function"))
+    @final_has("decision_function")
     def decision_function(self, X):
         """The classifier's decision function on the fused features of X.
 

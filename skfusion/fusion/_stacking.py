@@ -15,7 +15,6 @@ from sklearn.utils.metadata_routing import (
     MethodMapping,
     process_routing,
 )
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import as_matrix, check_columns_present, check_X
@@ -25,7 +24,6 @@ from ..utils._sklearn_compat import (
     StrOptions,
     _check_feature_names_in,
     _check_response_method,
-    _estimator_has,
     _routing_enabled,
     _VisualBlock,
 )
@@ -34,12 +32,6 @@ from ._members import _BaseMemberFusion
 from ._oof import oof_blocks
 
 _AUTO = ("predict_proba", "decision_function", "predict")
-
-_final_has = {
-    name: available_if(_estimator_has(name, delegates=("final_estimator_", "final_estimator")))
-    for name in ("predict", "predict_proba", "predict_log_proba", "decision_function")
-}
-
 
 def _refuses_nan(estimator):
     """Whether ``estimator`` surely fails on NaN: its ``allow_nan`` tag is
@@ -81,6 +73,7 @@ class _BaseStackingFusion(_BaseMemberFusion):
         "missing-modality indicator for them"
     )
     _log_name = "Stacking"
+    _final_param = "final_estimator"
 
     def _fit(self, X, target, fit_params):
         """Fit the members, then the final estimator on their out-of-fold

@@ -14,7 +14,8 @@ from ..utils._sklearn_compat import (
     _fit_context,
     _raise_for_params,
 )
-from ._stacking import _BaseStackingFusion, _final_has
+from ._base import final_has
+from ._stacking import _BaseStackingFusion
 from ._targets import check_y_given, label_target
 
 
@@ -221,7 +222,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         )
         return self._fit(X, target, fit_params)
 
-    @_final_has["predict"]
+    @final_has("predict")
     def predict(self, X, **predict_params):
         """Predict labels for X with the final estimator.
 
@@ -243,7 +244,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         codes = self._final("predict", X, **params)
         return self._target_.decode_codes(codes)
 
-    @_final_has["predict_proba"]
+    @final_has("predict_proba")
     def predict_proba(self, X):
         """Class probabilities for X from the final estimator.
 
@@ -264,7 +265,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         return self._target_.block(self.final_estimator_, proba, n_rows,
                                    "predict_proba", prefit=False)
 
-    @_final_has["predict_log_proba"]
+    @final_has("predict_log_proba")
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, from the final estimator.
 
@@ -279,7 +280,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         """
         return self._final("predict_log_proba", X)
 
-    @_final_has["decision_function"]
+    @final_has("decision_function")
     def decision_function(self, X):
         """Decision values for X from the final estimator.
 

@@ -11,7 +11,8 @@ from ..utils._sklearn_compat import (
     _fit_context,
     _raise_for_params,
 )
-from ._stacking import _BaseStackingFusion, _final_has
+from ._base import final_has
+from ._stacking import _BaseStackingFusion
 from ._targets import RegressionTarget, check_regression_y, check_y_given
 
 
@@ -154,7 +155,7 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
             y = column_or_1d(y, warn=True)
         return self._fit_or_reset(self._fit, X, RegressionTarget(y), fit_params)
 
-    @_final_has["predict"]
+    @final_has("predict")
     def predict(self, X, **predict_params):
         """Predict with the final estimator from the members' predictions.
 

@@ -16,7 +16,6 @@ from sklearn.utils.validation import (
     _check_method_params,
     _check_response_method,
     _check_sample_weight,
-    _estimator_has,
 )
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "_check_method_params",
     "_check_response_method",
     "_check_sample_weight",
-    "_estimator_has",
     "_fit_context",
     "_get_column_indices",
     "_print_elapsed_time",
