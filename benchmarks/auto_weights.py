@@ -1,7 +1,8 @@
 """``weights="auto"`` for a scorer, judged out of sample: 5-fold CV of the
 whole late-fusion classifier on the demo's data and members.
 
-The data and members are the demo's (``skfusion.demo``): a stratified 5,000
+The data and members are the demo's (``skfusion.datasets.clothing_reviews``,
+which ``python -m skfusion.demo`` builds its table from): a stratified 5,000
 of the 23,486 bundled clothing reviews (``--full``: all), target
 ``Recommended IND`` (82% positive), and three members of one
 ``LateFusionClassifier(missing="renormalize")``:
@@ -53,7 +54,7 @@ FOLDS = 5
 
 def members(numeric, minilm, cache):
     """The demo's members, ``(name, estimator, columns)``."""
-    from skfusion.demo import CATEGORICAL, TEXT, minilm_model, tabular_model, text_model
+    from skfusion.datasets.clothing_reviews import CATEGORICAL, TEXT, minilm_model, tabular_model, text_model
 
     text = [("tfidf", text_model(), TEXT)]
     if minilm:
@@ -140,7 +141,7 @@ def main(argv=None):
 
     from skfusion import __version__
     from skfusion.datasets import load_clothing_reviews
-    from skfusion.demo import NUMERIC, TARGET, encode_once, minilm_path
+    from skfusion.datasets.clothing_reviews import NUMERIC, TARGET, encode_once, minilm_path
 
     X, y = load_clothing_reviews(return_X_y=True, target=TARGET)
     if not args.full and args.rows < len(y):

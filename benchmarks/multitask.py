@@ -76,7 +76,7 @@ def load(n_samples):
 
 def text_encoder(cache):
     """MiniLM embeddings (cached), or TF-IDF + SVD without MiniLM."""
-    from skfusion.demo import minilm_path, sentence_features
+    from skfusion.datasets.clothing_reviews import minilm_path, sentence_features
 
     return sentence_features(minilm_path(), cache)
 
@@ -86,7 +86,7 @@ def estimator(tasks, cache, **params):
     from skfusion.multitask import MultiTaskKerasEstimator
 
     encoder, _ = text_encoder(cache)
-    inputs = {"text": (TEXT, encoder), "tabular": (TABULAR, TabularEncoder())}
+    inputs = [("text", encoder, TEXT), ("tabular", TabularEncoder(), TABULAR)]
     return MultiTaskKerasEstimator(tasks, inputs=inputs, random_state=0, **params)
 
 

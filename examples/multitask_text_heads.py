@@ -38,17 +38,10 @@ from sklearn.metrics import accuracy_score, classification_report, f1_score
 from sklearn.model_selection import train_test_split
 
 from skfusion.datasets import load_clothing_reviews
+from skfusion.datasets.clothing_reviews import TEXT, minilm_path, sentence_features
 from skfusion.multitask import MultiTaskKerasEstimator
 
-TEXT = "Review Text"
 TAGS = ["recommended", "five_stars", "helpful"]
-
-
-def text_encoder(cache, tfidf):
-    """MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD."""
-    from skfusion.demo import minilm_path, sentence_features
-
-    return sentence_features(None if tfidf else minilm_path(), cache)
 
 
 def targets(frame):
@@ -80,7 +73,9 @@ def main():
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
 
     with tempfile.TemporaryDirectory() as tmp:
-        encoder, encoder_name = text_encoder(args.cache_dir or tmp, args.tfidf)
+        # MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD
+        encoder, encoder_name = sentence_features(None if args.tfidf else minilm_path(),
+                                                  args.cache_dir or tmp)
         model = seed_model(encoder, args.epochs).fit(X_train, Y_train)
         print(f"{len(X_train)} training / {len(X_test)} held-out reviews; text: {encoder_name}")
         print("text -> dense 128 -> shared (128, 64), dropout 0.3 -> softmax(3) sentiment, softmax(6) "

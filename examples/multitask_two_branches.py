@@ -28,18 +28,17 @@ from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from skfusion.datasets import load_clothing_reviews
+from skfusion.datasets.clothing_reviews import (
+    CATEGORICAL,
+    NUMERIC,
+    TEXT,
+    minilm_path,
+    sentence_features,
+)
 from skfusion.encoders import TabularEncoder
 from skfusion.multitask import MultiTaskKerasEstimator
 
-TEXT = "Review Text"
-TABULAR = ["Age", "Positive Feedback Count", "Division Name", "Department Name", "Class Name"]
-
-
-def text_encoder(cache, tfidf):
-    """MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD."""
-    from skfusion.demo import minilm_path, sentence_features
-
-    return sentence_features(None if tfidf else minilm_path(), cache)
+TABULAR = NUMERIC + CATEGORICAL
 
 
 def scores(model, X, Y):
@@ -64,7 +63,9 @@ def main():
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
 
     with tempfile.TemporaryDirectory() as tmp:
-        encoder, encoder_name = text_encoder(args.cache_dir or tmp, args.tfidf)
+        # MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD
+        encoder, encoder_name = sentence_features(None if args.tfidf else minilm_path(),
+                                                  args.cache_dir or tmp)
         model = MultiTaskKerasEstimator(
             {"Rating": ("regression", None, "text"), "Recommended IND": ("binary", None, "tabular")},
             inputs=[("text", encoder, TEXT), ("tabular", TabularEncoder(), TABULAR)],
@@ -76,7 +77,7 @@ def main():
         print(f"{len(X_train)} training / {len(X_test)} held-out reviews; text: {encoder_name}\n")
         print(f"{'layer':<34}{'reads':<48}{'output':>8}")
         for layer in model.model_.layers[1:]:
-            reads = [node.operation.name for node in _inbound(layer)]
+            reads = inbound(model.model_, layer)
             print(f"{layer.name:<34}{', '.join(reads):<48}{layer.output.shape[-1]:>8}")
 
         trunk_only = clone(model).set_params(
@@ -87,10 +88,11 @@ def main():
             print(f"{name:<36}{r2:>10.3f}{acc:>15.3f}{auc:>10.3f}")
 
 
-def _inbound(layer):
-    """The layers whose outputs ``layer`` reads."""
+def inbound(model, layer):
+    """The names of the layers of ``model`` whose outputs ``layer`` reads."""
+    producers = {id(other.output): other.name for other in model.layers}
     inputs = layer.input if isinstance(layer.input, list) else [layer.input]
-    return [tensor._keras_history for tensor in inputs]
+    return [producers[id(tensor)] for tensor in inputs]
 
 
 if __name__ == "__main__":

