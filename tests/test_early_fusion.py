@@ -248,7 +248,7 @@ def test_block_output_with_nan():
 def test_multilabel_y_with_values_other_than_0_1():
     X = np.arange(20.0).reshape(10, 2)
     Y = np.tile([[0, 2], [1, 0]], (5, 1))
-    with pytest.raises(ValueError, match=r"EarlyFusionClassifier: a 2-D y is read as a multi-label indicator and must hold only 0 and 1, but it holds \[2\]"):
+    with pytest.raises(ValueError, match=r"EarlyFusionClassifier: a 2-D y must be a 0/1 indicator matrix \(one column per label\), but column 1 holds \[2\]"):
         EarlyFusionClassifier([("x", "passthrough")], KNeighborsClassifier(n_neighbors=2)).fit(X, Y)
 
 

@@ -68,8 +68,8 @@ def test_multilabel_y_must_be_zero_one():
     y[0, 1] = 2
     with pytest.raises(
         ValueError,
-        match=r"KerasMLPClassifier: a 2-D y is a multi-label indicator and must hold only 0 "
-        r"and 1, got values \[0, 2\]; pass class labels as a 1-D y",
+        match=r"KerasMLPClassifier: a 2-D y must be a 0/1 indicator matrix \(one column per "
+        r"label\), but column 1 holds \[2\]; binarize the labels .* or give class labels as a 1-D y",
     ):
         KerasMLPClassifier(**FAST).fit(X, y)
 
@@ -88,7 +88,8 @@ def test_y_none_is_refused():
 def test_one_class_is_refused():
     with pytest.raises(
         ValueError,
-        match=r"KerasMLPClassifier: y has one class \(\['a'\]\); a classifier needs at least two",
+        match=r"KerasMLPClassifier: y has only one class, \['a'\]; a classifier needs at least "
+        r"two, so fit it on rows with at least two classes",
     ):
         KerasMLPClassifier(**FAST).fit(X, ["a"] * 20)
 
@@ -118,7 +119,7 @@ def test_warm_start_refuses_new_classes_or_outputs():
 
 def test_failed_fit_leaves_no_half_state():
     clf = KerasMLPClassifier(**FAST).fit(X, Y)
-    with pytest.raises(ValueError, match="y has one class"):
+    with pytest.raises(ValueError, match="y has only one class"):
         clf.fit(X[:, :3], ["a"] * 20)
     assert not hasattr(clf, "model_") and not hasattr(clf, "n_features_in_")
 

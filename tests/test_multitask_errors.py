@@ -67,8 +67,8 @@ def test_Y_must_be_a_dataframe(data):
 def test_multilabel_columns_not_0_1(data):
     X, Y = data
     Y = Y.assign(tag_y=Y["tag_y"] * 2)
-    with pytest.raises(ValueError, match=r"task 'tags' is multilabel, so its columns \['tag_x', "
-                       r"'tag_y'\] must hold only 0 and 1; column 'tag_y' has \[2\]\. Binarize"):
+    with pytest.raises(ValueError, match=r"multilabel task 'tags' must be a 0/1 indicator matrix "
+                       r"\(one column per label\), but column 'tag_y' holds \[2\]; binarize"):
         fit({"tags": ("multilabel", ["tag_x", "tag_y"])}, X, Y)
 
 
@@ -131,8 +131,8 @@ def test_loss_weights_unknown_string(data):
 def test_task_with_a_single_class(data):
     X, Y = data
     Y["rec"] = 1
-    with pytest.raises(ValueError, match=r"task 'rec' \(binary\) has a single class \[1\] in column "
-                       r"'rec'; a classifier needs at least two classes"):
+    with pytest.raises(ValueError, match=r"task 'rec' \(binary\), column 'rec', has only one class, "
+                       r"\[1\]; a classifier needs at least two, so drop the task"):
         fit({"rec": "binary"}, X, Y)
 
 

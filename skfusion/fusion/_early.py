@@ -14,7 +14,6 @@ from sklearn.base import (
 )
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch, get_tags
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -28,6 +27,7 @@ from ..utils._columns import (
     select,
     selected_names,
 )
+from ..utils._fitting import check_indicator
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -417,15 +417,5 @@ def _check_target(owner, y, *, classifier):
             f"targets; got a {y_array.ndim}-D y of shape {y_array.shape}."
         )
     if classifier and y_array.ndim == 2 and y_array.shape[1] > 1:
-        y_type = type_of_target(y_array, input_name="y")
-        numeric = np.issubdtype(y_array.dtype, np.number) or y_array.dtype == bool
-        if numeric and y_type not in ("multilabel-indicator",):
-            values = np.unique(y_array[~np.isnan(y_array.astype(float))]) if numeric else []
-            bad = [v for v in values.tolist() if v not in (0, 1)]
-            if bad:
-                raise ValueError(
-                    f"{owner}: a 2-D y is read as a multi-label indicator and must "
-                    f"hold only 0 and 1, but it holds {bad[:5]}; give one column per "
-                    "label with 0/1 values (e.g. from MultiLabelBinarizer)."
-                )
+        check_indicator(owner, y)
     return y

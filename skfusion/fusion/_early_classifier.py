@@ -12,6 +12,7 @@ from sklearn.utils import get_tags
 from ..utils._columns import (
     check_X,
 )
+from ..utils._fitting import fit_rollback
 from ..utils._sklearn_compat import (
     HasMethods,
     _fit_context,
@@ -198,21 +199,22 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         self : object
             The fitted estimator.
         """
-        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        owner = type(self).__name__
-        y = _check_target(owner, y, classifier=True)
-        X = check_X(self, X, y)
-        if not is_classifier(self.classifier):
-            raise TypeError(
-                f"{owner}: classifier must be a classifier, got "
-                f"{type(self.classifier).__name__}; use EarlyFusionRegressor for "
-                "a regressor."
-            )
-        Z = self._fit_blocks(X, y)
-        params = {k: v for k, v in fit_params.items() if v is not None}
-        self.classifier_ = clone(self.classifier).fit(Z, y, **params)
-        self.classes_ = self.classifier_.classes_
-        return self
+        with fit_rollback(self):
+            _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+            owner = type(self).__name__
+            y = _check_target(owner, y, classifier=True)
+            X = check_X(self, X, y)
+            if not is_classifier(self.classifier):
+                raise TypeError(
+                    f"{owner}: classifier must be a classifier, got "
+                    f"{type(self.classifier).__name__}; use EarlyFusionRegressor for "
+                    "a regressor."
+                )
+            Z = self._fit_blocks(X, y)
+            params = {k: v for k, v in fit_params.items() if v is not None}
+            self.classifier_ = clone(self.classifier).fit(Z, y, **params)
+            self.classes_ = self.classifier_.classes_
+            return self
 
     def predict(self, X):
         """Predict class labels (or a label indicator matrix) for X.

@@ -10,6 +10,7 @@ from sklearn.base import (
 from ..utils._columns import (
     check_X,
 )
+from ..utils._fitting import fit_rollback
 from ..utils._sklearn_compat import (
     HasMethods,
     _fit_context,
@@ -146,13 +147,14 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
         self : object
             The fitted estimator.
         """
-        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        y = _check_target(type(self).__name__, y, classifier=False)
-        X = check_X(self, X, y)
-        Z = self._fit_blocks(X, y)
-        params = {k: v for k, v in fit_params.items() if v is not None}
-        self.regressor_ = clone(self.regressor).fit(Z, y, **params)
-        return self
+        with fit_rollback(self):
+            _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+            y = _check_target(type(self).__name__, y, classifier=False)
+            X = check_X(self, X, y)
+            Z = self._fit_blocks(X, y)
+            params = {k: v for k, v in fit_params.items() if v is not None}
+            self.regressor_ = clone(self.regressor).fit(Z, y, **params)
+            return self
 
     def predict(self, X):
         """Predict targets for X.

@@ -7,6 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import check_X
+from ..utils._fitting import fit_rollback
 from ..utils._sklearn_compat import (
     StrOptions,
     _check_feature_names_in,
@@ -238,12 +239,13 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         self : object
             The fitted estimator.
         """
-        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        check_y_given(self, y)
-        X = check_X(self, X, y)
-        target = label_target(type(self).__name__, y)
-        self._check_combiner()
-        return self._fit_or_reset(self._fit_labels, X, target, fit_params)
+        with fit_rollback(self):
+            _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+            check_y_given(self, y)
+            X = check_X(self, X, y)
+            target = label_target(type(self).__name__, y)
+            self._check_combiner()
+            return self._fit_labels(X, target, fit_params)
 
     def _fit_labels(self, X, target, fit_params):
         self.classes_, self.le_ = target.classes_, target.le_

@@ -6,6 +6,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import check_X
+from ..utils._fitting import fit_rollback
 from ..utils._sklearn_compat import (
     _check_feature_names_in,
     _fit_context,
@@ -141,11 +142,12 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         self : object
             The fitted estimator.
         """
-        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        check_y_given(self, y)
-        X = check_X(self, X, y)
-        y = check_regression_y(self, y)
-        return self._fit_or_reset(self._fit, X, RegressionTarget(y), fit_params)
+        with fit_rollback(self):
+            _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+            check_y_given(self, y)
+            X = check_X(self, X, y)
+            y = check_regression_y(self, y)
+            return self._fit(X, RegressionTarget(y), fit_params)
 
     def _fused_method(self):
         return "predict"

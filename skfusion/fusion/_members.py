@@ -66,16 +66,6 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
 
     # -- fit -----------------------------------------------------------------
 
-    def _fit_or_reset(self, fit, *args):
-        """``fit(*args)``; a fit that fails leaves the estimator unfitted,
-        never half-updated (new labels over old members)."""
-        try:
-            return fit(*args)
-        except BaseException:
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                delattr(self, name)
-            raise
-
     def _fit_members(self, X, y, fit_params, members, *, multilabel=False,
                      prefit_all=False):
         """Fit every member that is not dropped on its columns and the rows

@@ -9,6 +9,7 @@ from sklearn.base import (
 from sklearn.linear_model import LogisticRegression
 
 from ..utils._columns import check_X
+from ..utils._fitting import fit_rollback
 from ..utils._sklearn_compat import (
     StrOptions,
     _fit_context,
@@ -210,11 +211,12 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         self : object
             The fitted estimator.
         """
-        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        check_y_given(self, y)
-        X = check_X(self, X, y)
-        target = label_target(type(self).__name__, y)
-        return self._fit_or_reset(self._fit_labels, X, target, fit_params)
+        with fit_rollback(self):
+            _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+            check_y_given(self, y)
+            X = check_X(self, X, y)
+            target = label_target(type(self).__name__, y)
+            return self._fit_labels(X, target, fit_params)
 
     def _fit_labels(self, X, target, fit_params):
         self.classes_ = (

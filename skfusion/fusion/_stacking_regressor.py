@@ -7,6 +7,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.utils.validation import column_or_1d
 
 from ..utils._columns import check_X
+from ..utils._fitting import fit_rollback
 from ..utils._sklearn_compat import (
     _fit_context,
     _raise_for_params,
@@ -147,13 +148,14 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
         self : object
             The fitted estimator.
         """
-        _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
-        check_y_given(self, y)
-        X = check_X(self, X, y)
-        y = check_regression_y(self, y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return self._fit_or_reset(self._fit, X, RegressionTarget(y), fit_params)
+        with fit_rollback(self):
+            _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
+            check_y_given(self, y)
+            X = check_X(self, X, y)
+            y = check_regression_y(self, y)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+            return self._fit(X, RegressionTarget(y), fit_params)
 
     @final_has("predict")
     def predict(self, X, **predict_params):

@@ -13,6 +13,8 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
+from ..utils._fitting import check_indicator, check_two_classes
+
 # log-loss of a probability of exactly 0 is infinite
 _LOG_EPS = 1e-15
 
@@ -42,19 +44,12 @@ def label_target(owner, y):
             "0/1 indicator matrix for multi-label); for a continuous target use "
             f"{owner.replace('Classifier', 'Regressor')}."
         )
-    if y_type == "multiclass-multioutput":
-        raise ValueError(
-            f"{owner}: y of type 'multiclass-multioutput' is not supported; give 1-D "
-            "class labels or a 0/1 indicator matrix (multi-label)."
-        )
-    if y_type == "multilabel-indicator":
+    if y.ndim == 2:
+        # what type_of_target calls multiclass-multioutput is refused here
+        check_indicator(owner, y)
         return MultilabelTarget(y)
     target = LabelTarget(y)
-    if len(target.classes_) < 2:
-        raise ValueError(
-            f"{owner}: y has only one class ({target.classes_[0]!r}); a classifier "
-            "needs at least two classes in y."
-        )
+    check_two_classes(owner, target.classes_)
     return target
 
 

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
+from ..utils._fitting import fit_rollback
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
@@ -216,19 +217,10 @@ class _BaseKerasEstimator(BaseEstimator):
             The fitted estimator.
         """
         keras = import_keras(type(self).__name__)
-        self._check_params(keras)
         warm = getattr(self, "warm_start", False) and hasattr(self, "model_")
-        try:
+        with fit_rollback(self, warm=warm):
+            self._check_params(keras)
             return self._fit(keras, X, y, sample_weight, warm)
-        except BaseException:
-            # a failed fresh fit leaves no half state (new n_features_in_ over
-            # an old model); a failed warm start keeps the model it had
-            if not warm:
-                # fitted attributes, public and private (``_columns_``)
-                for name in [k for k in vars(self)
-                             if k.endswith("_") and not k.startswith("__") and not k.endswith("__")]:
-                    delattr(self, name)
-            raise
 
     def _fit(self, keras, X, y, sample_weight, warm):
         x = self._prepare_X(X, reset=not warm)

@@ -9,6 +9,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d
 
+from ..utils._fitting import check_indicator, check_two_classes
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import _BaseKerasEstimator, _did_you_mean, import_keras, target_array
 
@@ -279,23 +280,13 @@ class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
             y = column_or_1d(y, warn=True)
         if y.ndim == 2:
             y = check_array(y, dtype=None, input_name="y")
-            values = np.unique(y)
-            if not np.isin(values, [0, 1]).all():
-                raise ValueError(
-                    f"{owner}: a 2-D y is a multi-label indicator and must hold only 0 "
-                    f"and 1, got values {values[:10].tolist()}; pass class labels as a "
-                    "1-D y (several multiclass outputs are not supported)."
-                )
+            check_indicator(owner, y)
             classes, encoded = np.arange(y.shape[1]), y.astype(np.float32)
         else:
             y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
             check_classification_targets(y)
             classes, encoded = np.unique(y, return_inverse=True)
-            if len(classes) < 2:
-                raise ValueError(
-                    f"{owner}: y has one class ({classes.tolist()}); a classifier "
-                    "needs at least two classes."
-                )
+            check_two_classes(owner, classes)
         if reset:
             self.classes_ = classes
             self.n_outputs_ = y.shape[1] if y.ndim == 2 else 1

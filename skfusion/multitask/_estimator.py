@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import clone
+from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -14,7 +15,7 @@ from ..keras._branches import TrainableBranches, check_branches, trains
 from ..utils._columns import check_columns_present, check_X
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._heads import KINDS, check_loss_weights, parse_tasks
+from ._heads import KINDS, check_loss_weights, parse_tasks, single_task_frame
 
 #: short names of the per-task metrics in ``history_``
 _METRIC_NAMES = {
@@ -24,12 +25,20 @@ _METRIC_NAMES = {
 }
 
 
+def _task_kinds(estimator):
+    """The kind of each task of ``tasks``, or None when ``tasks`` is
+    malformed (``fit`` reports it)."""
+    try:
+        return [spec if isinstance(spec, str) else spec[0] for spec in estimator.tasks.values()]
+    except (AttributeError, TypeError, IndexError):
+        return None
+
+
 def _has_classification_task(estimator):
     """``predict_proba`` exists when a task classifies (or when ``tasks`` is
     malformed, so that calling it reports the problem)."""
-    try:
-        kinds = [spec if isinstance(spec, str) else spec[0] for spec in estimator.tasks.values()]
-    except (AttributeError, TypeError, IndexError):
+    kinds = _task_kinds(estimator)
+    if kinds is None:
         return True
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
@@ -47,7 +56,11 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
     ``predict``.
 
     ``Y`` is a DataFrame with one column per task (several for a multilabel
-    task), so cross-validation and grid search split it like ``X``.
+    task), so cross-validation and grid search split it like ``X``. A model
+    with a single binary, multiclass or regression task also takes a 1-D
+    ``y``, that task's targets: it is then a scikit-learn classifier or
+    regressor (``predict`` returns a 1-D array, ``predict_proba`` an array,
+    ``classes_`` the task's classes).
 
     Parameters
     ----------
@@ -140,9 +153,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
     tasks_ : list of str
         Task names, in model output order.
 
-    classes_ : dict
+    classes_ : dict or ndarray of shape (n_classes,)
         Per classification task, its classes (for a multilabel task, its
-        label columns).
+        label columns); fitted on a single task's 1-D ``y``, that task's
+        classes (none for a regression task).
 
     transformers_ : dict
         Per branch of ``inputs``, its fitted transformer.
@@ -232,9 +246,12 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
             Numeric features, or (with ``inputs``) the columns the branches
             select.
 
-        Y : DataFrame of shape (n_samples, n_columns)
+        Y : DataFrame of shape (n_samples, n_columns) or array-like of shape (n_samples,)
             One column per task (a multilabel task: one 0/1 column per
-            label), named as in ``tasks``.
+            label), named as in ``tasks``; for a single binary, multiclass
+            or regression task, also a 1-D array, list or Series of its
+            targets (a column vector is raveled, with a
+            ``DataConversionWarning``).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Per-row weights of every task's loss.
@@ -248,7 +265,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         # learnt, before the branches encode X, which can take minutes
         self._validate_params()
         try:
-            self._configure(X, Y)
+            Y = self._configure(X, Y)
             return super().fit(X, Y, sample_weight=sample_weight)
         except BaseException:
             # a failed refit must not leave new task encodings over an old model
@@ -259,22 +276,29 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
 
     def _configure(self, X, Y):
         """Parse ``inputs``, ``tasks`` and ``loss_weights``, check Y and fit
-        each task's target encoding on it."""
+        each task's target encoding on it; returns Y as a DataFrame."""
         owner = type(self).__name__
         branches = self._check_inputs()
         heads = parse_tasks(owner, self.tasks, list(branches))
         weights = check_loss_weights(owner, self.loss_weights, heads)
         for param in ("shared_layers", "task_layers"):
             _check_widths(owner, param, getattr(self, param))
-        Y = self._check_Y(X, Y)
+        self._target_1d_ = not isinstance(Y, pd.DataFrame)
+        Y = self._check_Y(X, Y, heads)
         for head in heads:
             head.fit(Y)
         self._branches_, self._heads_, self._loss_weights_ = branches, heads, weights
         self.tasks_ = [head.name for head in heads]
-        self.classes_ = {
+        classes = {
             head.name: head.classes_ if head.kind != "multilabel" else np.asarray(head.column_list)
             for head in heads if head.is_classifier
         }
+        vars(self).pop("classes_", None)  # a regressor's has none
+        if not self._target_1d_:
+            self.classes_ = classes
+        elif classes:
+            self.classes_ = classes[self.tasks_[0]]
+        return Y
 
     def _check_inputs(self):
         """``inputs`` as ``{branch: (columns, transformer, layers)}``."""
@@ -316,14 +340,12 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
     def _trains_branches(self):
         return any(trains(t) for _, t, _ in getattr(self, "_branches_", {}).values())
 
-    def _check_Y(self, X, Y):
+    def _check_Y(self, X, Y, heads=None):
+        """Y as a DataFrame of one row per row of X, a single task's 1-D y
+        as its column; ``heads``: those being fitted (default: the fitted)."""
         owner = type(self).__name__
         if not isinstance(Y, pd.DataFrame):
-            raise ValueError(
-                f"{owner}: Y must be a pandas DataFrame with one column per task "
-                f"(a multilabel task: one per label), got {type(Y).__name__}; build "
-                "it with pandas.DataFrame({task: values, ...})."
-            )
+            Y = single_task_frame(owner, self._heads_ if heads is None else heads, Y)
         if len(Y) != len(X):
             raise ValueError(
                 f"{owner}: X has {len(X)} rows but Y has {len(Y)}; give one Y row "
@@ -496,12 +518,16 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
 
         Returns
         -------
-        Y_pred : DataFrame of shape (n_samples, n_columns)
+        Y_pred : DataFrame of shape (n_samples, n_columns) or ndarray of shape (n_samples,)
             The columns of Y each task was fitted on: class labels,
             numbers, or 0/1 per label of a multilabel task. Indexed like
-            ``X`` when ``X`` is a DataFrame.
+            ``X`` when ``X`` is a DataFrame. Fitted on a single task's 1-D
+            ``y``: that task's predictions, as a 1-D array.
         """
         outputs = self._outputs(X)
+        if self._target_1d_:
+            head = self._heads_[0]
+            return head.decode(outputs[head.name])
         columns = {}
         for head in self._heads_:
             decoded = head.decode(outputs[head.name])
@@ -522,12 +548,16 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
 
         Returns
         -------
-        proba : dict
+        proba : dict or ndarray of shape (n_samples, n_classes)
             Per classification task, an array of shape (n_samples,
             n_classes) in the order of ``classes_[task]`` (a multilabel
-            task: the probability of each label).
+            task: the probability of each label). Fitted on a single task's
+            1-D ``y``: that task's array, in the order of ``classes_``.
         """
         outputs = self._outputs(X)
+        if self._target_1d_:
+            head = self._heads_[0]
+            return head.proba(outputs[head.name])
         return {head.name: head.proba(outputs[head.name])
                 for head in self._heads_ if head.is_classifier}
 
@@ -604,7 +634,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         check_is_fitted(self, "_branches_")
         return {name: columns for name, (columns, _, _) in self._branches_.items()}
 
-    def score(self, X, Y):
+    def score(self, X, Y, sample_weight=None):
         """Mean of the tasks' scores: accuracy for a classification task
         (subset accuracy for a multilabel one), R² for a regression task.
 
@@ -613,8 +643,12 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Samples.
 
-        Y : DataFrame
-            True targets, with the columns of every task.
+        Y : DataFrame or array-like of shape (n_samples,)
+            True targets, with the columns of every task; for a single
+            binary, multiclass or regression task, also its 1-D targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-row weights of every task's score.
 
         Returns
         -------
@@ -623,8 +657,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         """
         outputs = self._outputs(X)
         Y = self._check_Y(X, Y)
-        return float(np.mean([head.score(head.select(Y).to_numpy(), outputs[head.name])
-                              for head in self._heads_]))
+        return float(np.mean([
+            head.score(head.select(Y).to_numpy(), outputs[head.name], sample_weight)
+            for head in self._heads_
+        ]))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -633,6 +669,15 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         tags.target_tags.multi_output = True
         tags.input_tags.allow_nan = False
         tags.non_deterministic = self.random_state is None
+        kinds = _task_kinds(self)
+        if kinds in (["binary"], ["multiclass"], ["regression"]):
+            # a single task takes a 1-D y: a classifier or a regressor
+            tags.target_tags.single_output, tags.target_tags.multi_output = True, False
+            if kinds == ["regression"]:
+                tags.estimator_type, tags.regressor_tags = "regressor", RegressorTags()
+            else:
+                tags.estimator_type = "classifier"
+                tags.classifier_tags = ClassifierTags(multi_class=kinds == ["multiclass"])
         return tags
 
 

@@ -6,8 +6,11 @@ The Keras objects of uncertainty weighting are in ``_layers``.
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
-from ..keras._base import layer_tag
+from ..keras._base import layer_tag, target_array
+from ..utils._fitting import check_indicator, check_two_classes
 
 #: the task kinds, in the order error messages list them
 KINDS = ("binary", "multiclass", "multilabel", "regression")
@@ -68,9 +71,10 @@ class _Head:
                 "or impute those rows of X and Y before fitting."
             )
 
-    def score(self, y_true, output):
+    def score(self, y_true, output, sample_weight=None):
         """The task's default score: accuracy, or R² for regression."""
-        return float(accuracy_score(np.asarray(y_true), self.decode(output)))
+        return float(accuracy_score(np.asarray(y_true), self.decode(output),
+                                    sample_weight=sample_weight))
 
     def output_columns(self):
         """Columns of ``predict``'s DataFrame for this task."""
@@ -87,13 +91,9 @@ class _LabelHead(_Head):
     def _fit(self, y):
         self._check_no_missing(y)
         self.classes_ = np.unique(np.asarray(y))
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{self.owner}: task {self.name!r} ({self.kind}) has a single class "
-                f"{self.classes_.tolist()} in column {self.columns!r}; a classifier "
-                "needs at least two classes. Drop the task or fit on rows with "
-                "more than one class."
-            )
+        check_two_classes(self.owner, self.classes_,
+                          where=f"task {self.name!r} ({self.kind}), column {self.columns!r},",
+                          fix="drop the task or fit on rows with at least two classes")
 
     def _indices(self, y):
         y = np.asarray(y)
@@ -170,18 +170,9 @@ class MultilabelHead(_Head):
 
     def _fit(self, Y):
         self._check_no_missing(Y.to_numpy())
-        values = Y.to_numpy()
-        for column in Y.columns:
-            bad = ~np.isin(Y[column].to_numpy(), (0, 1))
-            if bad.any():
-                raise ValueError(
-                    f"{self.owner}: task {self.name!r} is multilabel, so its columns "
-                    f"{self.column_list} must hold only 0 and 1; column {column!r} "
-                    f"has {sorted(pd.unique(Y[column][bad]).tolist(), key=str)[:5]}. "
-                    "Binarize the labels first (e.g. MultiLabelBinarizer), one "
-                    "0/1 column per label."
-                )
-        self.n_labels_ = values.shape[1]
+        check_indicator(self.owner, Y, where=f"multilabel task {self.name!r}",
+                        fix="binarize its labels (e.g. with MultiLabelBinarizer)")
+        self.n_labels_ = Y.shape[1]
 
     @property
     def units(self):
@@ -239,8 +230,9 @@ class RegressionHead(_Head):
     def decode(self, output):
         return np.asarray(output, dtype=np.float64).reshape(-1) * self.scale_ + self.mean_
 
-    def score(self, y_true, output):
-        return float(r2_score(np.asarray(y_true, dtype=np.float64), self.decode(output)))
+    def score(self, y_true, output, sample_weight=None):
+        return float(r2_score(np.asarray(y_true, dtype=np.float64), self.decode(output),
+                              sample_weight=sample_weight))
 
 
 HEADS = {
@@ -309,6 +301,31 @@ def parse_tasks(owner, tasks, branches=()):
                 )
             seen[column] = head.name
     return heads
+
+
+def single_task_frame(owner, heads, y):
+    """A single task's 1-D targets (array, list or Series) as the one-column
+    DataFrame its head selects from; a clear error for several tasks, a
+    multilabel task or a y of several columns."""
+    if len(heads) != 1 or heads[0].kind == "multilabel":
+        raise ValueError(
+            f"{owner}: Y must be a pandas DataFrame with one column per task "
+            f"(a multilabel task: one per label), got {type(y).__name__}; build "
+            "it with pandas.DataFrame({task: values, ...}). Only a model with a "
+            "single binary, multiclass or regression task takes a 1-D y."
+        )
+    head = heads[0]
+    y = target_array(y, owner, expected=f"1-D, the targets of task {head.name!r}")
+    if y.ndim == 2 and y.shape[1] != 1:
+        raise ValueError(
+            f"{owner}: task {head.name!r} ({head.kind}) takes one column of "
+            f"targets, a 1-D y, but y has shape {y.shape}; pass that task's "
+            "column alone, or Y as a DataFrame with one column per task of tasks."
+        )
+    y = column_or_1d(y, warn=True)
+    if head.is_classifier:
+        check_classification_targets(y)
+    return pd.DataFrame({head.columns: y})
 
 
 def _unpack_task(owner, name, spec):
