@@ -91,15 +91,11 @@ def _n_outputs(estimator):
 
 def _multilabel(estimator):
     """Whether a classifier with one ``classes_`` array was fitted on a 0/1
-    label matrix (skfusion's fusion, OneVsRestClassifier, MLPClassifier)."""
-    target = getattr(estimator, "_target_", None)
-    if getattr(target, "multilabel", False):
+    label matrix, from public fitted attributes: ``multilabel_``
+    (OneVsRestClassifier), or more than one output (``n_outputs_``: skfusion's
+    fusion and Keras classifiers, MLPClassifier)."""
+    if getattr(estimator, "multilabel_", False):
         return True
-    try:
-        if getattr(estimator, "multilabel_", False):
-            return True
-    except AttributeError:
-        pass
     return _n_outputs(estimator) > 1 and isinstance(getattr(estimator, "classes_", None), np.ndarray)
 
 

@@ -6,7 +6,7 @@ The Keras objects of uncertainty weighting are in ``_layers``.
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d
 
 from ..keras._base import layer_tag, target_array
@@ -324,7 +324,13 @@ def single_task_frame(owner, heads, y):
         )
     y = column_or_1d(y, warn=True)
     if head.is_classifier:
-        check_classification_targets(y)
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{owner}: Unknown label type: {kind} y for task {head.name!r} "
+                f"({head.kind}), which needs class labels; give class labels, or "
+                "declare the task 'regression' for numeric targets."
+            )
     return pd.DataFrame({head.columns: y})
 
 
