@@ -1,13 +1,16 @@
 """What every estimator family's fit shares: a failed fit leaves the
 estimator as its fit found it (unfitted, unless it continued a warm start),
-and methods that follow the final estimator."""
+``n_outputs_``, and methods that follow the final estimator."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, RidgeClassifier
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
@@ -72,6 +75,26 @@ def test_a_failed_warm_start_keeps_the_previous_fit():
         clf.fit(X, np.where(y == 1, "b", "c"))
     assert_allclose(clf.predict_proba(X), before)
     assert clf.classes_.tolist() == ["a", "b"]
+
+
+def _ovr():
+    return OneVsRestClassifier(LogisticRegression())
+
+
+Y_REG = X_ml[:, :2] @ np.array([[1.0, 0.5], [-1.0, 2.0]])
+
+
+@pytest.mark.parametrize("fusion, Y", [
+    (LateFusionClassifier(halves(_ovr)), Y_ml),
+    (LateFusionRegressor(halves(LinearRegression)), Y_REG),
+    (StackingFusionClassifier(halves(_ovr), final_estimator=_ovr()), Y_ml),
+    (StackingFusionRegressor(halves(LinearRegression)), Y_REG),
+    (EarlyFusionClassifier(blocks(), KNeighborsClassifier()), Y_ml),
+    (EarlyFusionRegressor(blocks(), Ridge()), Y_REG),
+], ids=IDS)
+def test_n_outputs_is_the_columns_of_y(fusion, Y):
+    assert clone(fusion).fit(X_ml, Y[:, 0]).n_outputs_ == 1
+    assert fusion.fit(X_ml, Y).n_outputs_ == Y.shape[1]
 
 
 def test_methods_follow_the_final_estimator_before_and_after_fit():

@@ -27,7 +27,7 @@ from ..utils._columns import (
     select,
     selected_names,
 )
-from ..utils._fitting import check_indicator
+from ..utils._fitting import check_indicator, n_outputs
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -176,6 +176,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
     def _fit_blocks(self, X, y):
         """Fit every block; return the fused training features."""
         owner = type(self).__name__
+        self.n_outputs_ = n_outputs(y)
         members = validate_members(self, self.encoders, param="encoders", passthrough=True)
         active = [m for m in members if not _is_drop(m.estimator)]
         for m in active:

@@ -109,6 +109,10 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Block name to the slice of the fused features it occupies (an empty
         slice for dropped blocks).
 
+    n_outputs_ : int
+        Number of columns of y: 1 for class labels, one per label for
+        multi-label y.
+
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 

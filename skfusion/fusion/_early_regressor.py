@@ -64,6 +64,9 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
     output_indices_ : dict
         Block name to the slice of the fused features it occupies.
 
+    n_outputs_ : int
+        Number of columns of y: 1 for a 1-D y.
+
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 

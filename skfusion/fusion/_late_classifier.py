@@ -134,6 +134,10 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     classes_ : ndarray of shape (n_classes,)
         Class labels, or ``arange(n_labels)`` for multi-label y.
 
+    n_outputs_ : int
+        Number of columns of y: 1 for class labels, one per label for
+        multi-label y.
+
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 

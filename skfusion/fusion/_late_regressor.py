@@ -69,6 +69,9 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
     weights_ : ndarray of shape (n_fitted_members,)
         The weights used, summing to one.
 
+    n_outputs_ : int
+        Number of columns of y: 1 for a 1-D y.
+
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 

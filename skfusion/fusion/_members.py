@@ -26,6 +26,7 @@ from ..utils._columns import (
     select,
     take_rows,
 )
+from ..utils._fitting import n_outputs
 from ..utils._sklearn_compat import _check_method_params, _routing_enabled, _VisualBlock
 from ._base import _BaseMemberComposition, _is_drop, describe, fit_one
 
@@ -78,6 +79,7 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         """
         self._check_members(members)
         self._check_columns(X, reset=True)
+        self.n_outputs_ = n_outputs(y)
         active = [m for m in members if not _is_drop(m.estimator)]
         routed = self._route_fit_params(members, fit_params)
         cache = member_cache(self.memory, type(self).__name__)

@@ -115,6 +115,10 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         Class labels; for multi-label y one ``array([0, 1])`` per label, as
         :class:`~sklearn.ensemble.StackingClassifier` gives.
 
+    n_outputs_ : int
+        Number of columns of y: 1 for class labels, one per label for
+        multi-label y.
+
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 

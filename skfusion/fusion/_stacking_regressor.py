@@ -68,6 +68,9 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
     passthrough_ : "passthrough", ColumnTransformer or None
         What appends the passthrough features.
 
+    n_outputs_ : int
+        Number of columns of y: 1 for a 1-D y.
+
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 

@@ -13,7 +13,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
-from ..utils._fitting import check_indicator, check_two_classes
+from ..utils._fitting import check_indicator, check_two_classes, n_outputs
 
 # log-loss of a probability of exactly 0 is infinite
 _LOG_EPS = 1e-15
@@ -216,7 +216,7 @@ class RegressionTarget:
 
     def __init__(self, y):
         self.y_ = y
-        self.n_outputs = 1 if np.ndim(y) == 1 else np.shape(y)[1]
+        self.n_outputs = n_outputs(y)
 
     def block(self, estimator, raw, n_rows, method, *, prefit):
         return np.asarray(raw, dtype=float).reshape(n_rows, -1)

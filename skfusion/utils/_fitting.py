@@ -120,3 +120,8 @@ or give class labels as a 1-D y"
                 f"label), but column {column!r} holds {sorted(bad, key=str)[:5]}; {fix}."
             )
 
+
+def n_outputs(y):
+    """The columns of a target, what ``n_outputs_`` says: 1 for a 1-D y,
+    one per label of a multi-label y or per output of a multi-output one."""
+    return 1 if np.ndim(y) == 1 else np.shape(y)[1]
