@@ -65,7 +65,7 @@ def regressor(bert, epochs=4, **params):
 
 
 def checkpoint(bert):
-    return read_checkpoint("test", "text", bert)
+    return read_checkpoint(bert)
 
 
 def block_layers(model):
@@ -92,7 +92,7 @@ def test_tower_pools_as_text_encoder(bert, data, start):
         enc = encoder(bert, pooling=pooling).fit(texts)
         expected = enc.transform(texts)
         if start == 0:
-            arrays = [np.asarray(ids, dtype=np.int32) for ids in enc._token_ids(texts)]
+            arrays = [np.asarray(ids, dtype=np.int32) for ids in enc.token_ids(texts)]
             states = keras.Input(shape=(None,), dtype="int32")
         else:
             arrays = enc.token_states(texts, start)
@@ -247,23 +247,24 @@ def test_errors(bert, data, tmp_path):
     transformers.DistilBertModel(config).save_pretrained(tmp_path)
     (tmp_path / "vocab.txt").write_text("\n".join(WORDS) + "\n")
     transformers.BertTokenizer(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
-    with pytest.raises(ValueError, match=r"branch 'text' cannot train model .*'distilbert' model.*"
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: branch 'text': cannot train model .*'distilbert' model.*"
                                          r"support BERT-family checkpoints"):
         regressor(str(tmp_path), trainable=1).fit(X, y)
-    with pytest.raises(ValueError, match=r"branch 'text' asks for trainable=5 layers, but model "
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: branch 'text': asks for trainable=5 layers, but model "
                                          r".* has 3 transformer layers"):
         regressor(bert, trainable=5).fit(X, y)
-    with pytest.raises(ValueError, match=r"branch 'text' has max_length=64, above the 32 "
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: branch 'text': has max_length=64, above the 32 "
                                          r"positions of model"):
         KerasFusionRegressor([("text", TextEncoder(bert, max_length=64, trainable=1), "text")]).fit(X, y)
     bad = X.copy()
     bad.loc[3, "text"] = None
-    with pytest.raises(ValueError, match=r"KerasFusionRegressor: branch 'text', row 3 of X is "
-                                         r"missing \(None/NaN\)"):
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: branch 'text': TextEncoder: row 3 of "
+                                         r"X is missing \(None/NaN\)"):
         regressor(bert, trainable=1).fit(bad, y)
     reg = regressor(bert, trainable=1, epochs=1).fit(X, y)
     bad.loc[3, "text"] = np.nan
-    with pytest.raises(ValueError, match=r"branch 'text', row 3 of X is missing \(None/NaN\)"):
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: branch 'text': TextEncoder: row 3 of "
+                                         r"X is missing \(None/NaN\)"):
         reg.predict(bad)
     with pytest.raises(ValueError, match=r"branch 'text'.*'text'"):
         reg.predict(X.drop(columns="text"))
@@ -353,12 +354,13 @@ def test_image_branch_trains_the_top_blocks(photos):
     assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba)
     assert all(layer.trainable for layer in fitted(True).model_.get_layer(
         "branch0_photo_backbone").layers if layer.weights)
-    with pytest.raises(ValueError, match=r"branch 'photo' asks for trainable=3 blocks, but its "
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'photo': asks for trainable=3 blocks, but its "
                                          r"backbone has 2"):
         fitted(3)
     bad = X.copy()
     bad.at[5, "photo"] = b"not an image"
-    with pytest.raises(ValueError, match=r"branch 'photo', row 5 of X cannot be used as an image"):
+    with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'photo': ImageEncoder: row 5 of "
+                                         r"X cannot be read as an image"):
         clf.predict(bad)
 
 

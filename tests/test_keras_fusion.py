@@ -161,7 +161,7 @@ def test_errors_name_the_branch(data):
     with pytest.raises(ValueError, match=r"KerasFusionClassifier: inputs names must be unique"):
         KerasFusionClassifier([("a", "passthrough", ["Age"]), ("a", "passthrough", ["Age"])]).fit(X, y)
     with pytest.raises(ValueError, match=r"KerasFusionClassifier: branch 'age' has NaN or "
-                       r"infinite values at fit time"):
+                       r"infinite values in \d+ row\(s\) at fit time"):
         KerasFusionClassifier([("age", "passthrough", ["Age"])]).fit(
             X.assign(Age=np.where(X.index % 7 == 0, np.nan, X["Age"])), y)
     clf = KerasFusionClassifier(branches(), hidden_layers=(4,), epochs=1, random_state=0)

@@ -184,16 +184,14 @@ def test_inputs_branches_with_a_head_on_a_branch():
     })
     model = MultiTaskKerasEstimator(
         {"fit": ("binary", None, "text"), "older": "binary", "score": ("regression", None, "body")},
-        inputs={
-            "text": ("text", TfidfVectorizer()),
-            "body": (["age", "height"], StandardScaler(), (8, 4)),
-        },
+        inputs=[("text", TfidfVectorizer(), "text"), ("body", StandardScaler(), ["age", "height"])],
         shared_layers=(8,), epochs=40, learning_rate=1e-2, random_state=0,
     ).fit(X, Y)
-    assert set(model.transformers_) == {"text", "body"}
+    assert set(model.named_encoders_) == {"text", "body"}
+    assert model.n_branch_features_ == {"text": len(model.named_encoders_["text"].vocabulary_), "body": 2}
     layers = {layer.name for layer in model.model_.layers}
-    assert {"branch0_text", "branch1_body", "branch1_body_dense1", "task0_with_branch", "task2_with_branch"} <= layers
-    assert model.model_.get_layer("branch1_body_dense1").units == 4
+    assert {"branch0_text", "branch1_body", "branch1_body_dense0", "task0_with_branch", "task2_with_branch"} <= layers
+    assert model.model_.get_layer("branch1_body_dense0").units == 8
     assert model.model_.get_layer("branch0_text_dense0").units == 8
     pred = model.predict(X)
     assert (pred["fit"] == Y["fit"]).mean() > 0.9
@@ -204,7 +202,7 @@ def test_inputs_branches_with_a_head_on_a_branch():
 def test_passthrough_branch_and_array_X():
     X, Y = make_data(40)
     model = MultiTaskKerasEstimator(
-        {"price": "regression"}, inputs={"first": ([0, 1], "passthrough"), "rest": ([2, 3, 4], StandardScaler())},
+        {"price": "regression"}, inputs=[("first", "passthrough", [0, 1]), ("rest", StandardScaler(), [2, 3, 4])],
         shared_layers=(4,), epochs=1, random_state=0,
     ).fit(X, Y)
     assert model.model_.get_layer("branch0_first").output.shape[-1] == 2
@@ -214,7 +212,7 @@ def test_passthrough_branch_and_array_X():
 def test_one_branch_reads_its_own_input_through_with_modality_input():
     X, Y = make_data(40)
     model = MultiTaskKerasEstimator(
-        {"price": "regression"}, inputs={"first": ([0, 1], "passthrough"), "rest": ([2, 3, 4], StandardScaler())},
+        {"price": "regression"}, inputs=[("first", "passthrough", [0, 1]), ("rest", StandardScaler(), [2, 3, 4])],
         shared_layers=(4,), epochs=1, random_state=0,
     ).fit(X, Y)
     shuffled = X[np.random.RandomState(0).permutation(len(X))]
@@ -313,7 +311,7 @@ NO_FIT_CHECKS = [
 
 @pytest.mark.parametrize("check", NO_FIT_CHECKS)
 def test_sklearn_check(check):
-    for estimator in (small(), small(inputs={"x": ([0, 1], "passthrough")}, loss_weights="uncertainty")):
+    for estimator in (small(), small(inputs=[("x", "passthrough", [0, 1])], loss_weights="uncertainty")):
         getattr(estimator_checks, check)(type(estimator).__name__, estimator)
 
 
@@ -322,7 +320,7 @@ def test_fit_does_not_change_or_add_public_params(data):
 
     X, Y = data
     tasks = {k: v for k, v in TASKS.items()}
-    estimator = quick(loss_weights={"price": 0.5}, inputs={"x": ([0, 1, 2, 3, 4], StandardScaler())})
+    estimator = quick(loss_weights={"price": 0.5}, inputs=[("x", StandardScaler(), [0, 1, 2, 3, 4])])
     estimator.tasks = tasks
     params = estimator.get_params()
     digest = joblib.hash(params)

@@ -149,8 +149,8 @@ def test_two_tasks_on_one_column(data):
 
 def test_inputs_selecting_columns_not_in_X(data):
     X, Y = data
-    inputs = {"num": (["a", "z"], StandardScaler())}
-    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: inputs branch 'num' selects "
+    inputs = [("num", StandardScaler(), ["a", "z"])]
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: branch 'num' selects "
                        r"column\(s\) \['z'\] that X does not have at fit time \(X has columns "
                        r"\['a', 'b', 'c'\]\); fix the branch's columns"):
         fit({"rating": "regression"}, X, Y, inputs=inputs)
@@ -158,33 +158,44 @@ def test_inputs_selecting_columns_not_in_X(data):
 
 def test_predict_without_a_branch_column(data):
     X, Y = data
-    model = fit({"rating": "regression"}, X, Y, inputs={"num": (["a", "b"], StandardScaler())})
-    with pytest.raises(ValueError, match=r"inputs branch 'num' selects column\(s\) \['b'\] that X "
-                       r"does not have at predict time .*pass the same columns as in fit"):
+    model = fit({"rating": "regression"}, X, Y, inputs=[("num", StandardScaler(), ["a", "b"])])
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: branch 'num' selects "
+                       r"column\(s\) \['b'\] that X does not have at predict time .*pass the "
+                       r"same columns as in fit"):
         model.predict(X.drop(columns="b"))
 
 
 def test_inputs_by_name_on_an_array(data):
     X, Y = data
-    with pytest.raises(ValueError, match=r"inputs branch 'num' selects columns by name \(\['a'\]\) "
+    with pytest.raises(ValueError, match=r"branch 'num' selects columns by name \(\['a'\]\) "
                        r"but X is a ndarray without column names"):
-        fit({"rating": "regression"}, X.to_numpy(), Y, inputs={"num": (["a"], "passthrough")})
+        fit({"rating": "regression"}, X.to_numpy(), Y, inputs=[("num", "passthrough", ["a"])])
 
 
 def test_malformed_inputs(data):
-    with pytest.raises(ValueError, match=r"inputs\['num'\] must be a tuple \(columns, transformer\)"):
-        fit({"rating": "regression"}, *data, inputs={"num": StandardScaler()})
-    with pytest.raises(ValueError, match=r"inputs\['num'\] has transformer 'scale'; give a "
-                       r"scikit-learn transformer"):
-        fit({"rating": "regression"}, *data, inputs={"num": (["a"], "scale")})
-    with pytest.raises(ValueError, match=r"inputs\['num'\] layers must be a tuple of layer widths"):
-        fit({"rating": "regression"}, *data, inputs={"num": (["a"], "passthrough", (0,))})
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: inputs must be a non-empty "
+                       r"list of \(name, encoder, columns\) triples"):
+        fit({"rating": "regression"}, *data, inputs=[("num", StandardScaler())])
+    with pytest.raises(TypeError, match=r"MultiTaskKerasEstimator: branch 'num' must have a "
+                       r"scikit-learn transformer \(fit and transform\) or 'passthrough' as its "
+                       r"encoder, got 'scale'"):
+        fit({"rating": "regression"}, *data, inputs=[("num", "scale", ["a"])])
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: inputs is empty"):
+        fit({"rating": "regression"}, *data, inputs=[])
+
+
+def test_the_dict_spelling_of_inputs_is_gone(data):
+    with pytest.raises(TypeError, match=r"MultiTaskKerasEstimator: inputs is a dict; the "
+                       r"\{branch: \(columns, encoder\)\} spelling was removed\. Write a list "
+                       r"of \(name, encoder, columns\) triples.*\[\('num', 'passthrough', "
+                       r"\['a'\]\)\]"):
+        fit({"rating": "regression"}, *data, inputs={"num": (["a"], "passthrough")})
 
 
 def test_head_on_an_unknown_branch(data):
     with pytest.raises(ValueError, match=r"task 'rating' puts its head on 'txt', which must be one "
                        r"of the inputs branches \['num'\]"):
-        fit({"rating": ("regression", None, "txt")}, *data, inputs={"num": (["a"], "passthrough")})
+        fit({"rating": ("regression", None, "txt")}, *data, inputs=[("num", "passthrough", ["a"])])
     with pytest.raises(ValueError, match="which must be an inputs branch, but inputs is None"):
         fit({"rating": ("regression", None, "txt")}, *data)
 
@@ -192,9 +203,9 @@ def test_head_on_an_unknown_branch(data):
 def test_branch_features_with_nan(data):
     X, Y = data
     X.loc[0, "a"] = np.nan
-    with pytest.raises(ValueError, match=r"inputs branch 'num' gives NaN or infinite features for 1 "
-                       r"row\(s\); impute them"):
-        fit({"rating": "regression"}, X, Y, inputs={"num": (["a"], "passthrough")})
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: branch 'num' has NaN or "
+                       r"infinite values in 1 row\(s\) at fit time; impute them"):
+        fit({"rating": "regression"}, X, Y, inputs=[("num", "passthrough", ["a"])])
 
 
 def test_bad_layer_widths(data):

@@ -5,12 +5,12 @@ bar, and feature names prefixed by the modality."""
 import hashlib
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._registry import Registry
 from ..utils._cache import EmbeddingCache, cache_location, fingerprint
+from ..utils._columns import one_column
 from ..utils._optional import import_optional
 from ..utils._runtime import process_default, shared_model
 
@@ -237,7 +237,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
 
     def _items(self, X, *, reset):
         """X as a list of inputs, each checked; one column only."""
-        items = _one_column(X, type(self).__name__)
+        items = one_column(X, type(self).__name__)
         if reset:
             self.n_features_in_ = 1
             names = getattr(X, "columns", None)
@@ -284,46 +284,9 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         return tags
 
 
-def is_missing(item):
-    """Whether a cell of a text or image column is a missing value (None,
-    NaN or pd.NA)."""
-    return item is None or item is pd.NA or (isinstance(item, float) and np.isnan(item))
-
-
 def _encode_into(cache, found, keys, items, encode):
     """Encode ``items[k]`` for ``keys``, store them, add them to ``found``."""
     if keys:
         vectors = encode([items[k] for k in keys])
         cache.put_many(keys, vectors)
         found.update(zip(keys, vectors))
-
-
-def _one_column(X, owner):
-    """The cells of a single-column input as a list."""
-    if hasattr(X, "iloc"):
-        if getattr(X, "ndim", 1) == 2:
-            if X.shape[1] != 1:
-                raise ValueError(
-                    f"{owner} encodes one column, got {X.shape[1]} columns "
-                    f"{list(X.columns)}; give it a single column name (a string) "
-                    "in the ColumnTransformer or fusion triple."
-                )
-            X = X.iloc[:, 0]
-        return X.tolist()
-    if isinstance(X, np.ndarray):
-        if X.ndim == 2:
-            if X.shape[1] != 1:
-                raise ValueError(
-                    f"{owner} encodes one column, got an array of shape {X.shape}; "
-                    "pass shape (n_samples,) or (n_samples, 1)."
-                )
-            X = X[:, 0]
-        elif X.ndim not in (1, 4):
-            raise ValueError(f"{owner} expects one column of inputs, got shape {X.shape}.")
-        return list(X)
-    if isinstance(X, (list, tuple)):
-        return list(X)
-    raise TypeError(
-        f"{owner} expects a pandas Series/DataFrame column, a numpy array or a "
-        f"list, got {type(X).__name__}."
-    )

@@ -10,11 +10,13 @@ import tempfile
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils._cache import CACHE_CONSTRAINT, cache_location, file_digest, fingerprint
 from ..utils._optional import import_optional
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseEncoder, is_missing, register_encoder
+from ..utils._columns import is_missing
+from ._base import _BaseEncoder, register_encoder
 
 # name -> (keras.applications submodule holding its preprocess_input,
 # constructor, the file of ImageNet weights without the head that the
@@ -418,26 +420,78 @@ class ImageEncoder(_BaseEncoder):
             )
         return {"model": model, "preprocess": _unchanged, "dim": int(_pool(out, self.pooling).shape[1])}
 
+    def backbone(self):
+        """The Keras model (or callable) that computes the features, before
+        pooling; loaded on first use.
+
+        A trainable branch of a Keras model of skfusion trains a copy of it.
+
+        Returns
+        -------
+        model : keras.Model or callable
+        """
+        check_is_fitted(self, "n_features_out_")
+        self._ensure_loaded()
+        return self._loaded_model["model"]
+
+    def keras_branch(self):
+        """How this encoder enters a Keras model of skfusion: None (frozen,
+        through ``transform``) unless ``trainable`` is set, then an
+        :class:`~skfusion.keras.ImageBranch`, a copy of the backbone whose top
+        ``trainable`` blocks train (see :class:`~skfusion.keras.KerasBranch`).
+
+        Returns
+        -------
+        branch : ImageBranch or None
+        """
+        if not self.trainable:
+            return None
+        from ..keras import ImageBranch
+
+        return ImageBranch(self)
+
+    def pixels(self, X):
+        """X's images as the backbone takes them: decoded, RGB, resized to
+        ``image_size`` and preprocessed as the backbone expects.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            One column of images, as in ``transform``.
+
+        Returns
+        -------
+        pixels : ndarray of shape (n_samples, height, width, 3), float32
+        """
+        check_is_fitted(self, "n_features_out_")
+        images = self._items(X, reset=False)
+        self._ensure_loaded()
+        return self._preprocessed(images, np.arange(len(images)), rows_known=True)
+
+    def _preprocessed(self, images, rows, *, rows_known):
+        """``images[rows]`` as preprocessed float32 pixels; a clear error for
+        an image that cannot be decoded (naming its row when ``rows_known``)."""
+        pixels = np.empty((len(rows), *self.image_size, 3), dtype=np.float32)
+        for j, i in enumerate(rows):
+            try:
+                pixels[j] = _pixels(images[i], tuple(self.image_size))
+            except _DECODE_ERRORS as exc:
+                where = f"row {i} of X" if rows_known else "an image of X"
+                if isinstance(images[i], (str, os.PathLike)):
+                    where += f" ({os.fspath(images[i])!r})"
+                raise _unreadable(where, f"cannot be read as an image ({exc})") from exc
+        return np.asarray(self._loaded_model["preprocess"](pixels), dtype=np.float32)
+
     def _encode(self, images):
         keras = import_optional("keras", owner="ImageEncoder")
         loaded = self._loaded_model
-        size = tuple(self.image_size)
         # without a cache, images are X's rows in order; with one, only the
         # distinct uncached ones, whose positions are no row numbers
         rows_known = cache_location(self.cache) is None
         out = np.empty((len(images), loaded["dim"]), dtype=np.float32)
         for batch in self._batches(np.arange(len(images)), desc="ImageEncoder"):
-            pixels = np.empty((len(batch), *size, 3), dtype=np.float32)
-            for j, i in enumerate(batch):
-                try:
-                    pixels[j] = _pixels(images[i], size)
-                except _DECODE_ERRORS as exc:
-                    where = f"row {i} of X" if rows_known else "an image of X"
-                    if isinstance(images[i], (str, os.PathLike)):
-                        where += f" ({os.fspath(images[i])!r})"
-                    raise _unreadable(where, f"cannot be read as an image ({exc})") from exc
-            features = _forward(keras, loaded["model"], loaded["preprocess"](pixels))
-            out[batch] = _pool(features, self.pooling)
+            pixels = self._preprocessed(images, batch, rows_known=rows_known)
+            out[batch] = _pool(_forward(keras, loaded["model"], pixels), self.pooling)
         return out
 
 

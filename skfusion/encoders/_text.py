@@ -13,7 +13,8 @@ from ..utils._cache import CACHE_CONSTRAINT, file_digest, fingerprint
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseEncoder, is_missing, register_encoder
+from ..utils._columns import is_missing
+from ._base import _BaseEncoder, register_encoder
 
 
 class TextEncoder(_BaseEncoder):
@@ -285,8 +286,30 @@ class TextEncoder(_BaseEncoder):
                 f"be encoded; use max_length<={positions}."
             )
 
+    def token_ids(self, texts):
+        """Each text's token ids, truncated to ``max_length``, as the
+        tokenizer of ``model`` gives them (special tokens included).
+
+        A branch of a Keras model of skfusion that trains the embeddings
+        feeds them to the model.
+
+        Parameters
+        ----------
+        texts : list of str
+            Texts, checked as in ``transform``.
+
+        Returns
+        -------
+        ids : list of list of int
+            One list per text, unpadded.
+        """
+        check_is_fitted(self, "n_features_out_")
+        for row, item in enumerate(texts):
+            self._check_item(item, row)
+        self._ensure_loaded()
+        return self._token_ids(texts)
+
     def _token_ids(self, texts):
-        """Each text's token ids, truncated to ``max_length``."""
         tokenizer = self._loaded_model["tokenizer"]
         return tokenizer(list(texts), truncation=True, max_length=self.max_length,
                          padding=False, return_attention_mask=False)["input_ids"]
@@ -324,6 +347,22 @@ class TextEncoder(_BaseEncoder):
         if cache is None:
             return encode(list(texts))
         return self._cached(list(texts), cache, encode)
+
+    def keras_branch(self):
+        """How this encoder enters a Keras model of skfusion: None (frozen,
+        through ``transform``) unless ``trainable`` is set, then a
+        :class:`~skfusion.keras.TextBranch`, the Keras port of the model's
+        top ``trainable`` layers (see :class:`~skfusion.keras.KerasBranch`).
+
+        Returns
+        -------
+        branch : TextBranch or None
+        """
+        if not self.trainable:
+            return None
+        from ..keras import TextBranch
+
+        return TextBranch(self)
 
     def _states(self, texts, layer):
         """The torch model's token states after ``layer`` layers: the forward

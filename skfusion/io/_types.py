@@ -25,6 +25,9 @@ VETTED = [
     "skfusion.multitask._heads.MulticlassHead",
     "skfusion.multitask._heads.MultilabelHead",
     "skfusion.multitask._heads.RegressionHead",
+    "skfusion.keras._branches.Branches",
+    "skfusion.keras._text_branch.TextBranch",
+    "skfusion.keras._image_branch.ImageBranch",
     # a memory= or cache= that shares a cache on purpose (a path string)
     "skfusion.utils._trust.SharedCache",
     # TabularEncoder's FunctionTransformer function

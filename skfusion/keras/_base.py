@@ -23,7 +23,8 @@ from ..utils._fitting import fit_rollback
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
-from ._compat import tensorflow_global_seed
+from ._compat import scale_learning_rates, tensorflow_global_seed
+from ._sequences import batch_inputs, has_sequences, length_batches, row_lengths
 
 # Rows per model call at predict time, the last batch padded up to it. float32
 # matmul kernels block and reduce in an order that depends on the batch shape
@@ -262,6 +263,8 @@ class _BaseKerasEstimator(BaseEstimator):
         ``compile__run_eagerly`` says otherwise."""
         if keras.backend.backend() != "tensorflow" or "run_eagerly" in self._routed("compile"):
             return False
+        if self._trains_branch():
+            return False  # a pretrained sub-model's step is dear enough that tracing pays
         fit = self._routed("fit")
         epochs = int(fit.get("epochs", self.epochs))
         per_epoch = fit.get("steps_per_epoch") or -(-n_rows // int(fit.get("batch_size", self.batch_size)))
@@ -329,7 +332,21 @@ class _BaseKerasEstimator(BaseEstimator):
         if not isinstance(self.optimizer, (str, type)):
             config = self.optimizer.get_config()
         config.update(learning_rate=self.learning_rate, **self._routed("optimizer"))
-        return cls.from_config(config)
+        return scale_learning_rates(cls.from_config(config), self._learning_rates())
+
+    # -- branches that train inside the model --------------------------------
+
+    def _trains_branch(self):
+        """Whether a branch of the model (the ``branches_`` of the
+        estimators with ``inputs``) trains a sub-model: its rows then go
+        through the model ``batch_size`` at a time."""
+        branches = getattr(self, "branches_", None)
+        return branches is not None and branches.trains
+
+    def _learning_rates(self):
+        """Learning-rate multipliers by variable path, from the branches."""
+        branches = getattr(self, "branches_", None)
+        return branches.learning_rates if branches is not None else {}
 
     def _fit_kwargs(self, keras, x, y, sample_weight):
         callbacks = []
@@ -357,6 +374,18 @@ class _BaseKerasEstimator(BaseEstimator):
         routed = self._routed("fit")
         kwargs["callbacks"] = callbacks + list(routed.pop("callbacks", None) or [])
         kwargs.update(routed)
+        if has_sequences(kwargs["x"]):
+            # rows of different lengths: batches of alike lengths, padded per batch
+            from ._batches import LengthBatches
+
+            batch_size = kwargs.pop("batch_size")
+            shuffle = kwargs.pop("shuffle", True)
+            kwargs["x"] = LengthBatches(kwargs["x"], kwargs.pop("y"), kwargs.pop("sample_weight"),
+                                        batch_size, shuffle)
+            if kwargs.get("validation_data"):
+                x_val, y_val, *weights = kwargs["validation_data"]
+                kwargs["validation_data"] = LengthBatches(
+                    x_val, y_val, weights[0] if weights else None, batch_size, False)
         return kwargs
 
     # -- predict -------------------------------------------------------------
@@ -368,6 +397,8 @@ class _BaseKerasEstimator(BaseEstimator):
         check_is_fitted(self, "model_")
         keras = import_keras(type(self).__name__)
         x = self._prepare_X(X, reset=False)
+        if self._trains_branch():
+            return self._forward_in_batches(keras, x)
         n_rows = _n_rows(keras, x)
         with _limited_threads(keras):
             parts = []
@@ -377,11 +408,30 @@ class _BaseKerasEstimator(BaseEstimator):
                 parts.append(_take(keras, out, slice(0, min(_PREDICT_BATCH, n_rows - start))))
         return _map(keras, lambda *blocks: np.concatenate(blocks).astype(np.float64), *parts)
 
+    def _forward_in_batches(self, keras, x):
+        """The outputs of a model whose branch trains a sub-model: rows in
+        batches of ``batch_size`` of alike lengths (a backbone's activations
+        for ``_PREDICT_BATCH`` rows would not fit), each padded to
+        ``batch_size`` rows: one row count, one trace."""
+        parts, order = [], []
+        with _limited_threads(keras):
+            for rows in length_batches(row_lengths(x), self.batch_size, shuffle=False):
+                batch = _pad_rows(keras, batch_inputs(x, rows), self.batch_size)
+                parts.append(_take(keras, predict_batch(keras, self.model_, batch),
+                                   slice(0, len(rows))))
+                order.append(rows)
+        inverse = np.argsort(np.concatenate(order))
+        return _map(keras, lambda *blocks: np.concatenate(blocks).astype(np.float64)[inverse],
+                    *parts)
+
     # -- pickling -------------------------------------------------------------
 
     def _custom_objects(self):
-        """Custom layers, losses ... the saved model needs to load; none here."""
-        return None
+        """Custom layers, losses ... the saved model needs to load: skfusion's
+        own layers."""
+        from ._layers import CUSTOM_OBJECTS
+
+        return dict(CUSTOM_OBJECTS)
 
     def __getstate__(self):
         # the model travels as the bytes of a .keras archive: Keras' own
@@ -397,6 +447,11 @@ class _BaseKerasEstimator(BaseEstimator):
             state = dict(state)
             state["model_"] = _model_from_bytes(keras, state["model_"], self._custom_objects())
         super().__setstate__(state)
+        # the optimizer comes back from the .keras file with one learning
+        # rate: a warm-start fit after unpickling keeps the per-layer ones
+        optimizer = getattr(getattr(self, "model_", None), "optimizer", None)
+        if optimizer is not None and self._learning_rates():
+            scale_learning_rates(optimizer, self._learning_rates())
 
 
 def layer_tag(prefix, name):

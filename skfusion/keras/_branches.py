@@ -1,29 +1,22 @@
-"""What a Keras model with branches needs for branches that train (a
-TextEncoder or ImageEncoder with ``trainable`` set): the checks and inputs
-of such a branch, its BERT tower or backbone copy, per-layer learning rates,
-batches of alike lengths and the matching predict path, and the branches'
-nested parameters. Shared by the KerasFusion models and
-MultiTaskKerasEstimator."""
-
-import os
-import re
+"""The branches of a Keras model of skfusion: ``(name, encoder, columns)``
+triples, each its own model input, frozen (the encoder's ``transform``) or
+trainable (the encoder's :class:`~skfusion.keras.KerasBranch`). One
+component, :class:`Branches`, fits and applies them for
+:class:`~skfusion.keras.KerasFusionClassifier`,
+:class:`~skfusion.keras.KerasFusionRegressor` and
+:class:`~skfusion.multitask.MultiTaskKerasEstimator` alike, with one set of
+fitted names and one error wording. Imports Keras only in ``build``."""
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..encoders import ImageEncoder, TextEncoder
-from ..encoders._base import _one_column, is_missing
-from . import _checkpoint
-from ._base import _limited_threads, _pad_rows, _take, import_keras, predict_batch
-from ._compat import scale_learning_rates
-from ._sequences import TokenSequences, batch_inputs, has_sequences, length_batches, row_lengths
-
-
-def trains(encoder):
-    """Whether a branch's encoder is a text or image encoder that trains in
-    the model (``trainable`` True or k >= 1)."""
-    return isinstance(encoder, (TextEncoder, ImageEncoder)) and bool(encoder.trainable)
+from ..utils._columns import check_columns_present, check_X, resolve_columns
+from ._base import layer_tag
+from ._protocol import KerasBranch
+from ._sequences import TokenSequences
 
 
 def _is_triples(inputs):
@@ -31,9 +24,21 @@ def _is_triples(inputs):
         isinstance(b, (tuple, list)) and len(b) == 3 and isinstance(b[0], str) for b in inputs)
 
 
+def _passthrough(encoder):
+    return isinstance(encoder, str) and encoder == "passthrough"
+
+
 def check_branches(owner, inputs):
     """``inputs`` as a non-empty list of (name, encoder, columns) triples
-    with unique names, or a clear error."""
+    with unique names and transformers (or ``"passthrough"``) as encoders,
+    or a clear error."""
+    if isinstance(inputs, dict):
+        raise TypeError(
+            f"{owner}: inputs is a dict; the {{branch: (columns, encoder)}} spelling was "
+            "removed. Write a list of (name, encoder, columns) triples, as in a "
+            "ColumnTransformer: "
+            f"{[(name, spec[1], spec[0]) if isinstance(spec, tuple) and len(spec) > 1 else (name, '...', spec) for name, spec in inputs.items()]!r}."
+        )
     if not inputs or not _is_triples(inputs):
         raise ValueError(
             f"{owner}: inputs must be a non-empty list of (name, encoder, columns) "
@@ -46,21 +51,263 @@ def check_branches(owner, inputs):
             f"{owner}: inputs names must be unique, but {duplicated} appear more "
             f"than once in {names}."
         )
+    for name, encoder, _ in inputs:
+        if not _passthrough(encoder) and (isinstance(encoder, type) or not (
+                hasattr(encoder, "fit") and hasattr(encoder, "transform"))):
+            raise TypeError(
+                f"{owner}: branch {name!r} must have a scikit-learn transformer "
+                f"(fit and transform) or 'passthrough' as its encoder, got {encoder!r}."
+            )
     return inputs
 
 
-class TrainableBranches:
-    """Mixin placed before the Keras base. The host calls
-    ``_reset_trainable_branches`` when a fit starts afresh,
-    ``_fit_trainable_branch`` and ``_trainable_inputs`` while preparing X (a
-    text branch that trains enters the model as a :class:`TokenSequences`)
-    and ``_branch_input`` while building the model, and says with
-    ``_trains_branches()`` whether any branch trains."""
+class Branches:
+    """The fitted branches of one Keras model, owned by the estimator as
+    ``branches_``.
 
-    def _trains_branches(self):
-        raise NotImplementedError
+    ``fit_transform(X, select)`` clones and fits each branch's encoder on its
+    columns of X, and gives the model's inputs; ``transform(X, select)`` the
+    inputs of other rows; ``build(keras, x)`` the Keras inputs and each
+    branch's output tensor. ``select(X, name, columns)`` picks a branch's
+    columns (the estimator's, which honours
+    :meth:`~skfusion.keras.KerasFusionClassifier.with_modality_input`).
 
-    # -- nested parameters of the branches, as ColumnTransformer has them --
+    Parameters
+    ----------
+    owner : str
+        The estimator's class name, which errors name.
+
+    inputs : list of (name, encoder, columns)
+        The branches, checked.
+
+    Attributes
+    ----------
+    named_encoders : Bunch
+        Per branch (not ``"passthrough"``), its fitted encoder.
+
+    trainable : dict of str to KerasBranch
+        Per trainable branch, its fitted :class:`KerasBranch`.
+
+    widths : dict of str to int
+        Per branch, the width of its features in the model: a frozen
+        branch's input width (known after ``fit_transform``), a trainable
+        branch's output width (known after ``build``).
+
+    learning_rates : dict of str to float
+        Learning-rate multipliers by variable path, after ``build``.
+    """
+
+    def __init__(self, owner, inputs):
+        self.owner = owner
+        self.inputs = [tuple(b) for b in check_branches(owner, inputs)]
+        self.names = [name for name, _, _ in self.inputs]
+        self.keys = [layer_tag(f"branch{i}", name) for i, name in enumerate(self.names)]
+        self.named_encoders = Bunch()
+        self.trainable = {}
+        self.widths = {}
+        self.learning_rates = {}
+        self.columns = None
+
+    @property
+    def trains(self):
+        """Whether a branch trains inside the model."""
+        return bool(self.trainable)
+
+    def fit_transform(self, X, select):
+        """Resolve each branch's columns of X, fit its encoder there, and
+        return the model's inputs by input name."""
+        self.columns = [resolve_columns(self.owner, b, X, kind="branch") for b in self.inputs]
+        x = {}
+        for (name, encoder, _), columns, key in zip(self.inputs, self.columns, self.keys):
+            part = select(X, name, columns)
+            branch = None
+            if not _passthrough(encoder):
+                encoder = clone(encoder)
+                make = getattr(encoder, "keras_branch", None)
+                branch = make() if callable(make) else None
+            if branch is not None:
+                if not isinstance(branch, KerasBranch):
+                    raise TypeError(
+                        f"{self.owner}: branch {name!r}: {type(encoder).__name__}.keras_branch() "
+                        f"returned {type(branch).__name__}; expected a skfusion.keras.KerasBranch "
+                        "(or None for a frozen branch)."
+                    )
+                self._call(name, branch.fit, part)
+                self.trainable[name] = branch
+                self.named_encoders[name] = branch.encoder
+                x[key] = self._trainable_input(name, branch, part)
+                continue
+            if _passthrough(encoder):
+                block = part
+            else:
+                block = self._call(name, encoder.fit_transform, part)
+                self.named_encoders[name] = encoder
+            x[key] = self._frozen_input(name, block, "fit")
+            self.widths[name] = x[key].shape[1]
+        return x
+
+    def check_columns(self, X):
+        """A clear error naming the branch whose fitted columns X lacks."""
+        for (name, _, _), columns in zip(self.inputs, self.columns):
+            check_columns_present(self.owner, f"branch {name!r}", columns, X, when="predict")
+
+    def transform(self, X, select):
+        """The model's inputs for the rows of X, by input name."""
+        self.check_columns(X)
+        x = {}
+        for (name, encoder, _), columns, key in zip(self.inputs, self.columns, self.keys):
+            part = select(X, name, columns)
+            if name in self.trainable:
+                x[key] = self._trainable_input(name, self.trainable[name], part)
+                continue
+            block = part if _passthrough(encoder) else self._call(
+                name, self.named_encoders[name].transform, part)
+            x[key] = self._frozen_input(name, block, "predict")
+            if x[key].shape[1] != self.widths[name]:
+                raise ValueError(
+                    f"{self.owner}: branch {name!r} gives {x[key].shape[1]} features at "
+                    f"predict time, not {self.widths[name]} as in fit; its encoder changes "
+                    "its output width between fit and transform."
+                )
+        return x
+
+    def check_unchanged(self, inputs):
+        """A clear error when ``inputs`` no longer has the fitted branches (a
+        warm start would feed the old model other inputs)."""
+        names = [b[0] for b in inputs] if _is_triples(inputs) else None
+        kinds = [_passthrough(b[1]) for b in inputs] if names else None
+        if names != self.names or kinds != [_passthrough(e) for _, e, _ in self.inputs]:
+            raise ValueError(
+                f"{self.owner}: inputs changed since fit (the model was fitted on "
+                f"branches {self.names}); set warm_start=False to fit afresh."
+            )
+
+    def build(self, keras, x):
+        """The model's inputs by name, and each branch's output tensor by
+        branch name (a frozen branch's is its input)."""
+        inputs, outputs = {}, {}
+        self.learning_rates = {}
+        for name, key in zip(self.names, self.keys):
+            branch = self.trainable.get(name)
+            if branch is None:
+                inputs[key] = outputs[name] = keras.Input(shape=(x[key].shape[1],), name=key)
+                continue
+            made, output = branch.build(key)
+            expected = {key, f"{key}_mask"} if isinstance(x[key], TokenSequences) else {key}
+            if not isinstance(made, dict) or set(made) != expected:
+                raise ValueError(
+                    f"{self.owner}: branch {name!r}: {type(branch).__name__}.build({key!r}) "
+                    f"must return ({{input name: keras.Input}}, output) with inputs named "
+                    f"{sorted(expected)}; got inputs {sorted(made) if isinstance(made, dict) else made!r}."
+                )
+            if len(output.shape) != 2:
+                raise ValueError(
+                    f"{self.owner}: branch {name!r}: {type(branch).__name__}.build() must "
+                    f"return an output of shape (batch, width); got {tuple(output.shape)}. "
+                    "Pool or flatten it in the branch."
+                )
+            inputs.update(made)
+            outputs[name] = output
+            self.widths[name] = int(output.shape[-1])
+            self.learning_rates.update(branch.learning_rates())
+        return inputs, outputs
+
+    def _trainable_input(self, name, branch, part):
+        inputs = self._call(name, branch.transform, part)
+        if not isinstance(inputs, TokenSequences):
+            inputs = np.asarray(inputs)
+            if inputs.ndim < 2 or len(inputs) != len(part):
+                raise ValueError(
+                    f"{self.owner}: branch {name!r}: {type(branch).__name__}.transform gave "
+                    f"an array of shape {inputs.shape} for {len(part)} rows; expected one row "
+                    "per row of X, (n_samples, ...) or a TokenSequences."
+                )
+        return inputs
+
+    def _frozen_input(self, name, block, when):
+        """A frozen branch's encoder output as a finite float32 matrix."""
+        if sparse.issparse(block):
+            block = block.toarray()
+        if hasattr(block, "to_numpy"):
+            block = block.to_numpy()
+        try:
+            block = np.asarray(block, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{self.owner}: branch {name!r} gives values that are not numbers ({exc}); "
+                "give it an encoder (TextEncoder, TabularEncoder, OneHotEncoder, ...) "
+                "instead of 'passthrough'."
+            ) from None
+        block = block.reshape(len(block), -1)
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all():
+            raise ValueError(
+                f"{self.owner}: branch {name!r} has NaN or infinite values in "
+                f"{int((~finite).sum())} row(s) at {when} time; impute them in its "
+                "encoder (TabularEncoder does) or drop those rows."
+            )
+        return block
+
+    def _call(self, name, method, part):
+        """``method(part)``, its ValueError or TypeError prefixed with the
+        estimator and the branch."""
+        try:
+            return method(part)
+        except (ValueError, TypeError) as exc:
+            message = str(exc)
+            if message.startswith(f"{self.owner}:"):
+                raise
+            message = f"{self.owner}: branch {name!r}: {message}"
+            try:  # the same class (InvalidParameterError, ...), when it takes a message
+                named = type(exc)(message)
+            except Exception:
+                named = None
+            if named is None or str(named) != message:
+                named = (ValueError if isinstance(exc, ValueError) else TypeError)(message)
+            raise named from exc
+
+
+class BranchesMixin:
+    """What an estimator with ``inputs`` branches has: X through its
+    ``branches_`` (``_branch_inputs``), the branches' nested parameters, as
+    ColumnTransformer has them (``<branch>`` for a branch's encoder,
+    ``<branch>__<param>`` for its parameters), ``get_modalities`` and the
+    fitted names ``named_encoders_`` and ``n_branch_features_``."""
+
+    def _branch_inputs(self, X, *, reset):
+        """One model input per branch, keyed by input name: the branch's
+        columns of X through its encoder, the branches fitted anew when
+        ``reset``."""
+        owner = type(self).__name__
+        if not reset:
+            check_is_fitted(self, "branches_")
+        X = check_X(owner, X)
+        if reset:
+            self.branches_ = Branches(owner, self.inputs)
+        else:
+            # a branch's missing column, named, before scikit-learn's generic check
+            self.branches_.check_columns(X)
+        validate_data(self, X, skip_check_array=True, reset=reset)
+        if reset:
+            return self.branches_.fit_transform(X, self._modality_input)
+        return self.branches_.transform(X, self._modality_input)
+
+    def get_modalities(self):
+        """The columns of X each branch sees, by branch name.
+
+        :func:`~skfusion.inspection.modality_importance` asks it which
+        columns make each modality.
+
+        Returns
+        -------
+        modalities : dict of str to column spec
+            ``{branch: columns}`` in the order of ``inputs``, as resolved in
+            ``fit``; empty for a model without ``inputs``, which sees X as
+            one block.
+        """
+        check_is_fitted(self)
+        branches = getattr(self, "branches_", None)
+        return {} if branches is None else dict(zip(branches.names, branches.columns))
 
     def _triples(self):
         """``inputs`` when it is a list of triples, else nothing (malformed
@@ -115,221 +362,14 @@ class TrainableBranches:
                                        for name, encoder, columns in self._triples()])
         return super().set_params(**params) if params else self
 
-    def _fit_trainable_branch(self, owner, name, encoder, part):
-        """The branch's encoder, cloned and fitted, after the checks of its
-        checkpoint (or backbone), depth and ``max_length``; records which
-        layers train."""
-        if isinstance(encoder, ImageEncoder):
-            encoder = clone(encoder).fit(part)
-            blocks = backbone_blocks(owner, name, encoder)
-            if encoder.trainable is not True and int(encoder.trainable) > len(blocks):
-                raise ValueError(
-                    f"{owner}: branch {name!r} asks for trainable={int(encoder.trainable)} "
-                    f"blocks, but its backbone has {len(blocks)}; use "
-                    f"trainable<={len(blocks)}, or True to train all of it."
-                )
-            self._trained_layers_[name] = "image"
-            return encoder
-        _texts(owner, name, part)  # missing texts, named by branch and row
-        config, _ = _checkpoint.read_checkpoint(owner, name, encoder.model, weights=False)
-        _checkpoint.check_positions(owner, name, encoder, config)
-        encoder = clone(encoder).fit(part)
-        self._trained_layers_[name] = _checkpoint.bottom_layer(owner, name, encoder, config)
-        return encoder
+    # fitted names shared by every estimator with branches
 
-    def _trainable_inputs(self, owner, name, encoder, part):
-        """A trainable branch's rows: preprocessed pixels for an image;
-        for a text, token ids when it trains the embeddings, else the frozen
-        bottom's token states (computed once per distinct text through the
-        encoder's cache)."""
-        if isinstance(encoder, ImageEncoder):
-            return _image_pixels(owner, name, encoder, part)
-        texts = _texts(owner, name, part)
-        start = self._trained_layers_[name]
-        encoder._ensure_loaded()
-        if start == 0:
-            arrays = [np.asarray(ids, dtype=np.int32) for ids in encoder._token_ids(texts)]
-        else:
-            arrays = encoder.token_states(texts, start)
-        return TokenSequences(arrays, encoder.max_length)
+    @property
+    def named_encoders_(self):
+        """Bunch: per branch (not ``"passthrough"``), its fitted encoder."""
+        return self.branches_.named_encoders
 
-    def _branch_input(self, keras, inputs, name, encoder, key, block):
-        """Add the branch's model input(s) to ``inputs``; return the tensor
-        the branch gives: the input itself, or a text tower's pooled output."""
-        kind = self._trained_layers_.get(name)
-        if kind == "image":
-            inputs[key] = keras.Input(shape=block.shape[1:], name=key)
-            return self._image_tower(keras, encoder, key, inputs[key])
-        if kind is None:
-            inputs[key] = keras.Input(shape=(block.shape[1],), name=key)
-            return inputs[key]
-        from ._tower import text_tower
-
-        config, weights = _checkpoint.read_checkpoint(type(self).__name__, name, encoder.model)
-        start = self._trained_layers_[name]
-        if start == 0:
-            inputs[key] = keras.Input(shape=(None,), dtype="int32", name=key)
-        else:
-            inputs[key] = keras.Input(shape=(None, encoder.n_features_out_), name=key)
-        inputs[f"{key}_mask"] = mask = keras.Input(shape=(None,), name=f"{key}_mask")
-        pooled, rates = text_tower(encoder, key, inputs[key], mask, config, weights, start)
-        self._learning_rate_multipliers_.update(rates)
-        return pooled
-
-    def _image_tower(self, keras, encoder, key, pixels):
-        """A copy of the image branch's backbone (its weights), the top
-        ``trainable`` blocks trainable, pooled as the encoder pools."""
-        loaded = encoder._loaded_model["model"]
-        backbone = keras.models.clone_model(loaded)
-        backbone.set_weights(loaded.get_weights())
-        backbone.name = f"{key}_backbone"  # a name of its own in the fused model
-        blocks = backbone_blocks(type(self).__name__, key, encoder, backbone)
-        k = len(blocks) if encoder.trainable is True else int(encoder.trainable)
-        frozen = {id(layer) for block in blocks[:len(blocks) - k] for layer in block}
-        for layer in backbone.layers:
-            # batch norms stay frozen, hence in inference mode, as Keras'
-            # fine-tuning guide advises: small batches would wreck their
-            # statistics (a call with training=False would not hold: the
-            # outer model's training flag overrides it)
-            if id(layer) in frozen or isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False
-        features = backbone(pixels)
-        if len(features.shape) > 2:
-            pool = keras.layers.GlobalAveragePooling2D if encoder.pooling == "avg" \
-                else keras.layers.GlobalMaxPooling2D
-            features = pool(name=f"{key}_pooling")(features)
-        rate = encoder.learning_rate_multiplier
-        if rate != 1.0:
-            self._learning_rate_multipliers_.update(
-                {v.path: rate for v in backbone.trainable_weights})
-        return features
-
-    def _reset_trainable_branches(self):
-        """Called by the host when a fit starts afresh."""
-        self._trained_layers_ = {}
-        self._learning_rate_multipliers_ = {}
-
-    def _eager_training(self, keras, n_rows):
-        # a transformer step is dear enough that tracing it always pays
-        if self._trains_branches():
-            return False
-        return super()._eager_training(keras, n_rows)
-
-    def _build_optimizer(self, keras):
-        optimizer = super()._build_optimizer(keras)
-        return scale_learning_rates(optimizer, getattr(self, "_learning_rate_multipliers_", {}))
-
-    def _fit_kwargs(self, keras, x, y, sample_weight):
-        kwargs = super()._fit_kwargs(keras, x, y, sample_weight)
-        if not has_sequences(kwargs["x"]):
-            return kwargs
-        # text branches that train: batches of alike lengths, padded per batch
-        from ._batches import LengthBatches
-
-        batch_size = kwargs.pop("batch_size")
-        shuffle = kwargs.pop("shuffle", True)
-        kwargs["x"] = LengthBatches(kwargs["x"], kwargs.pop("y"), kwargs.pop("sample_weight"),
-                                    batch_size, shuffle)
-        if kwargs.get("validation_data"):
-            x_val, y_val, *weights = kwargs["validation_data"]
-            kwargs["validation_data"] = LengthBatches(
-                x_val, y_val, weights[0] if weights else None, batch_size, False)
-        return kwargs
-
-    def _forward(self, X):
-        if not self._trains_branches():
-            return super()._forward(X)
-        # a trainable branch's rows go in batches of batch_size (a
-        # backbone's activations for the base's 1024 rows would not fit)
-        check_is_fitted(self, "model_")
-        keras = import_keras(type(self).__name__)
-        x = self._prepare_X(X, reset=False)
-        parts, order = [], []
-        with _limited_threads(keras):
-            for rows in length_batches(row_lengths(x), self.batch_size, shuffle=False):
-                # full batches only: one row count, one trace
-                batch = _pad_rows(keras, batch_inputs(x, rows), self.batch_size)
-                parts.append(_take(keras, predict_batch(keras, self.model_, batch),
-                                   slice(0, len(rows))))
-                order.append(rows)
-        inverse = np.argsort(np.concatenate(order))
-        return keras.tree.map_structure(
-            lambda *blocks: np.concatenate(blocks).astype(np.float64)[inverse], *parts)
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # the optimizer comes back from the .keras file with one learning
-        # rate: a warm-start fit after unpickling keeps the per-layer ones
-        optimizer = getattr(getattr(self, "model_", None), "optimizer", None)
-        if optimizer is not None and getattr(self, "_learning_rate_multipliers_", None):
-            scale_learning_rates(optimizer, self._learning_rate_multipliers_)
-
-    def _custom_objects(self):
-        from ._layers import CUSTOM_OBJECTS
-
-        return {**(super()._custom_objects() or {}), **CUSTOM_OBJECTS}
-
-
-_BLOCK = re.compile(r"^(conv\d+_block\d+|block_?\d+[a-z]?|stage\d+_unit\d+|stage\d+_block\d+)_")
-
-
-def backbone_blocks(owner, name, encoder, model=None):
-    """The backbone's layers with weights, grouped into blocks, bottom to
-    top: a Keras application's named blocks (``conv5_block3_*``,
-    ``block_16_*``, ``block7a_*``), any other layer a block of its own."""
-    import keras
-
-    model = encoder._loaded_model["model"] if model is None else model
-    if not isinstance(model, keras.Model):
-        raise ValueError(
-            f"{owner}: branch {name!r} cannot train {type(model).__name__!r}: a trainable "
-            "image branch needs a keras.Model backbone (a backbone name of ImageEncoder, "
-            "a saved .keras model or a keras.Model); use trainable=False for a callable."
-        )
-    groups = []
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        match = _BLOCK.match(layer.name)
-        key = match.group(1) if match else layer.name
-        if groups and groups[-1][0] == key:
-            groups[-1][1].append(layer)
-        else:
-            groups.append((key, [layer]))
-    return [layers for _, layers in groups]
-
-
-def _image_pixels(owner, name, encoder, part):
-    """An image branch's rows as preprocessed float32 pixels, or a clear
-    error naming the branch and the row."""
-    from ..encoders._image import _DECODE_ERRORS, _pixels
-
-    encoder._ensure_loaded()
-    images = _one_column(part, owner)
-    size = tuple(encoder.image_size)
-    pixels = np.empty((len(images), *size, 3), dtype=np.float32)
-    for row, image in enumerate(images):
-        try:
-            encoder._check_item(image, row)
-            pixels[row] = _pixels(image, size)
-        except _DECODE_ERRORS as exc:
-            where = f" ({os.fspath(image)!r})" if isinstance(image, (str, os.PathLike)) else ""
-            raise ValueError(
-                f"{owner}: branch {name!r}, row {row} of X{where} cannot be used as an "
-                f"image: {exc}"
-            ) from None
-    return np.asarray(encoder._loaded_model["preprocess"](pixels), dtype=np.float32)
-
-
-def _texts(owner, name, part):
-    """A trainable text branch's column as a list of str, or a clear error."""
-    texts = _one_column(part, owner)
-    for row, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ValueError(
-                f"{owner}: branch {name!r}, row {row} of X is "
-                f"{'missing (None/NaN)' if is_missing(text) else f'a {type(text).__name__}'}, "
-                "not a text; fill or drop missing texts first (an empty string is a "
-                "valid text)."
-            )
-    return texts
+    @property
+    def n_branch_features_(self):
+        """dict: per branch, the width of its features in the model."""
+        return dict(self.branches_.widths)

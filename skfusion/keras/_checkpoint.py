@@ -13,7 +13,7 @@ SUPPORTED = ("bert",)
 _ACTIVATIONS = {"gelu": False, "gelu_new": True, "gelu_pytorch_tanh": True}
 
 
-def read_checkpoint(owner, branch, path, *, weights=True):
+def read_checkpoint(path, *, weights=True):
     """config.json and the safetensors weights (None unless ``weights``) of a
     local BERT checkpoint, keys without the ``bert.`` prefix of a task
     model; or a clear error."""
@@ -21,7 +21,7 @@ def read_checkpoint(owner, branch, path, *, weights=True):
     config_file = path / "config.json"
     if not config_file.is_file():
         raise ValueError(
-            f"{owner}: branch {branch!r} cannot train model {str(path)!r}: a trainable "
+            f"cannot train model {str(path)!r}: a trainable "
             "text branch needs a local checkpoint directory (config.json and "
             "model.safetensors, as save_pretrained writes them)."
         )
@@ -31,7 +31,7 @@ def read_checkpoint(owner, branch, path, *, weights=True):
     if (kind not in SUPPORTED or activation not in _ACTIVATIONS
             or config.get("position_embedding_type", "absolute") != "absolute"):
         raise ValueError(
-            f"{owner}: branch {branch!r} cannot train model {str(path)!r}, a "
+            f"cannot train model {str(path)!r}, a "
             f"{kind!r} model (hidden_act={activation!r}); trainable text branches "
             f"support BERT-family checkpoints (model_type {', '.join(map(repr, SUPPORTED))} "
             "with absolute positions and a GELU activation, such as all-MiniLM-L6-v2). "
@@ -40,7 +40,7 @@ def read_checkpoint(owner, branch, path, *, weights=True):
     files = sorted(path.glob("*.safetensors"))
     if not files:
         raise ValueError(
-            f"{owner}: branch {branch!r} needs the weights of {str(path)!r} as "
+            f"needs the weights of {str(path)!r} as "
             "safetensors (model.safetensors); save the model with "
             "save_pretrained(..., safe_serialization=True)."
         )
@@ -104,7 +104,7 @@ def embedding_weights(weights):
             weights["embeddings.LayerNorm.bias"]]
 
 
-def bottom_layer(owner, branch, encoder, config):
+def bottom_layer(encoder, config):
     """The index of the first trainable layer of ``encoder``'s branch, or a
     clear error when ``trainable`` asks for more layers than the model has."""
     n_layers = int(config["num_hidden_layers"])
@@ -113,20 +113,20 @@ def bottom_layer(owner, branch, encoder, config):
         return 0
     if int(trainable) > n_layers:
         raise ValueError(
-            f"{owner}: branch {branch!r} asks for trainable={int(trainable)} layers, but "
+            f"asks for trainable={int(trainable)} layers, but "
             f"model {str(encoder.model)!r} has {n_layers} transformer layers; use "
             f"trainable<={n_layers}, or True to train them all and the embeddings."
         )
     return n_layers - int(trainable)
 
 
-def check_positions(owner, branch, encoder, config):
+def check_positions(encoder, config):
     """A clear error when the encoder's ``max_length`` exceeds the
     checkpoint's positions."""
     positions = int(config.get("max_position_embeddings", 512))
     if encoder.max_length > positions:
         raise ValueError(
-            f"{owner}: branch {branch!r} has max_length={encoder.max_length}, above the "
+            f"has max_length={encoder.max_length}, above the "
             f"{positions} positions of model {str(encoder.model)!r}; use "
             f"max_length<={positions}."
         )

@@ -1,23 +1,17 @@
 """End-to-end multi-modal Keras models over ``(name, encoder, columns)``
 branches: each branch its own model input, fused inside the network."""
 
-import numpy as np
-from scipy import sparse
-from sklearn.base import clone
-from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted, validate_data
-
-from ..utils._columns import check_columns_present, check_X, resolve_columns
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import StrOptions
-from ._base import import_keras, layer_tag
-from ._branches import TrainableBranches, check_branches, trains
+from ._base import import_keras
+from ._branches import BranchesMixin, check_branches
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
 
 
-class _KerasFusion(ModalityInputMixin, TrainableBranches):
-    """What the fusion models add to the MLPs: X through the branches' encoders
-    into one model input per branch, and the fusion of those inputs.
+class _KerasFusion(ModalityInputMixin, BranchesMixin):
+    """What the fusion models add to the MLPs: X through the branches
+    (``branches_``) into one model input per branch, and the fusion of
+    those inputs.
 
     Placed before the MLP class in the bases, so its ``_prepare_X``,
     ``_build_model`` and checks are the ones that run.
@@ -30,78 +24,21 @@ class _KerasFusion(ModalityInputMixin, TrainableBranches):
 
     def _check_params(self, keras):
         super()._check_params(keras)
-        owner = type(self).__name__
-        for name, encoder, _ in check_branches(owner, self.inputs):
-            if isinstance(encoder, str) and encoder == "passthrough":
-                continue
-            if isinstance(encoder, type) or not (hasattr(encoder, "fit")
-                                                 and hasattr(encoder, "transform")):
-                raise TypeError(
-                    f"{owner}: branch {name!r} must have a scikit-learn transformer "
-                    f"(fit and transform) or 'passthrough' as its encoder, got {encoder!r}."
-                )
+        check_branches(type(self).__name__, self.inputs)
 
     def _prepare_X(self, X, *, reset):
-        """One float32 matrix per branch: the branch's columns of X through
-        its encoder (fitted here when ``reset``), keyed by branch."""
-        owner = type(self).__name__
-        if not reset:
-            check_is_fitted(self, "named_encoders_")
-        X = check_X(owner, X)
-        if reset:
-            self._columns_ = [resolve_columns(owner, b, X, kind="branch") for b in self.inputs]
-            self._reset_trainable_branches()
-            encoders = {}
-        else:
-            fitted = list(self.n_branch_features_)
-            if [b[0] for b in self.inputs] != fitted or any(
-                (isinstance(e, str)) != (name not in self.named_encoders_)
-                for name, e, _ in self.inputs
-            ):
-                raise ValueError(
-                    f"{owner}: inputs changed since fit (the model was fitted on "
-                    f"branches {fitted}); set warm_start=False to fit afresh."
-                )
-            # a branch's missing column, named, before scikit-learn's generic check
-            for (name, _, _), columns in zip(self.inputs, self._columns_):
-                check_columns_present(owner, f"branch {name!r}", columns, X, when="predict")
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        blocks = {}
-        for (name, encoder, _), columns in zip(self.inputs, self._columns_):
-            part = self._modality_input(X, name, columns)
-            if isinstance(encoder, str) and encoder == "passthrough":
-                block = part
-            elif trains(encoder):
-                if reset:
-                    encoders[name] = encoder = self._fit_trainable_branch(owner, name, encoder, part)
-                else:
-                    encoder = self.named_encoders_[name]
-                blocks[layer_tag(f"branch{len(blocks)}", name)] = self._trainable_inputs(
-                    owner, name, encoder, part)
-                continue
-            elif reset:
-                encoder = clone(encoder)
-                block = encoder.fit_transform(part)
-                encoders[name] = encoder
-            else:
-                block = self.named_encoders_[name].transform(part)
-            blocks[layer_tag(f"branch{len(blocks)}", name)] = _as_input(owner, name, block, reset)
-        if reset:
-            self.named_encoders_ = Bunch(**encoders)
-            self.n_branch_features_ = {
-                name: encoders[name].n_features_out_ if trains(encoder) else block.shape[1]
-                for (name, encoder, _), block in zip(self.inputs, blocks.values())
-            }
-        return blocks
+        """One model input per branch, keyed by input name."""
+        if not reset and hasattr(self, "branches_"):
+            self.branches_.check_unchanged(self.inputs)
+        return self._branch_inputs(X, reset=reset)
 
     def _build_model(self, x, y):
         keras = import_keras(type(self).__name__)
-        inputs = {}
-        branches = [self._branch_input(keras, inputs, name, self.named_encoders_.get(name), key, block)
-                    for (name, _, _), (key, block) in zip(self.inputs, x.items())]
+        inputs, outputs = self.branches_.build(keras, x)
+        branches = list(outputs.values())
         hidden_layers = [int(u) for u in self.hidden_layers]
         if self.fusion == "shared":
-            widths = dict(self.n_branch_features_)
+            widths = self.n_branch_features_
             if len(set(widths.values())) > 1:
                 raise ValueError(
                     f"{type(self).__name__}: fusion='shared' applies one Dense layer to "
@@ -113,24 +50,6 @@ class _KerasFusion(ModalityInputMixin, TrainableBranches):
             branches = [shared(branch) for branch in branches]
         fused = branches[0] if len(branches) == 1 else keras.layers.Concatenate()(branches)
         return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
-
-    def _trains_branches(self):
-        return any(trains(encoder) for _, encoder, _ in self._triples())
-
-    def get_modalities(self):
-        """The columns of X each branch sees, by branch name.
-
-        :func:`~skfusion.inspection.modality_importance` asks it which
-        columns make each modality.
-
-        Returns
-        -------
-        modalities : dict of str to column spec
-            ``{branch: columns}`` in the order of ``inputs``, as resolved in
-            ``fit``.
-        """
-        check_is_fitted(self, "_columns_")
-        return {name: columns for (name, _, _), columns in zip(self.inputs, self._columns_)}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -145,30 +64,6 @@ class _KerasFusion(ModalityInputMixin, TrainableBranches):
         return tags
 
 
-def _as_input(owner, name, block, reset):
-    """A branch's encoder output as a finite float32 matrix."""
-    if sparse.issparse(block):
-        block = block.toarray()
-    if hasattr(block, "to_numpy"):
-        block = block.to_numpy()
-    try:
-        block = np.asarray(block, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{owner}: branch {name!r} gives values that are not numbers ({exc}); give "
-            "it an encoder (TextEncoder, TabularEncoder, OneHotEncoder, ...) instead of "
-            "'passthrough'."
-        ) from None
-    block = block.reshape(len(block), -1)
-    if not np.isfinite(block).all():
-        raise ValueError(
-            f"{owner}: branch {name!r} has NaN or infinite values at "
-            f"{'fit' if reset else 'predict'} time; impute them in its encoder "
-            "(TabularEncoder does) or drop those rows."
-        )
-    return block
-
-
 _FUSION_DOC = """
     inputs : list of (name, encoder, columns) triples
         The branches, written as a :class:`~sklearn.compose.ColumnTransformer`'s
@@ -177,11 +72,14 @@ _FUSION_DOC = """
         :class:`~skfusion.encoders.TextEncoder`, or ``"passthrough"`` for
         numeric columns; ``"drop"`` is not accepted), each branch its own
         input of the Keras model. The encoders are fitted on the training
-        rows and frozen, except a :class:`~skfusion.encoders.TextEncoder` or
-        :class:`~skfusion.encoders.ImageEncoder` with ``trainable`` set: its
-        transformer (a Keras port of the BERT checkpoint) or backbone then
-        sits inside the model and its top layers train with the rest. The
-        encoders' parameters are searchable as ``<branch>__<param>``.
+        rows and frozen, except an encoder whose ``keras_branch()`` gives a
+        :class:`~skfusion.keras.KerasBranch` (the branch protocol): a
+        :class:`~skfusion.encoders.TextEncoder` or
+        :class:`~skfusion.encoders.ImageEncoder` with ``trainable`` set, or
+        a third party's encoder. Its layers (a Keras port of the BERT
+        checkpoint, a copy of the backbone) then sit inside the model and
+        the trainable ones train with the rest. The encoders' parameters
+        are searchable as ``<branch>__<param>``.
 
     fusion : {"concat", "shared"}, default="concat"
         How the branches meet: ``"concat"`` concatenates them before the
@@ -217,11 +115,15 @@ verbose, **routed_params
 
     Attributes
     ----------
+    branches_ : Branches
+        The fitted branches: their encoders, columns and widths.
+
     named_encoders_ : Bunch
         The fitted encoder of each branch (not ``"passthrough"`` ones).
 
     n_branch_features_ : dict of str to int
-        Width of each branch's model input.
+        Width of each branch's features in the model (a frozen branch's
+        input, a trainable branch's output).
 
     model_ : keras.Model
         The fitted network, one input per branch.
@@ -318,11 +220,15 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
 
     Attributes
     ----------
+    branches_ : Branches
+        The fitted branches: their encoders, columns and widths.
+
     named_encoders_ : Bunch
         The fitted encoder of each branch (not ``"passthrough"`` ones).
 
     n_branch_features_ : dict of str to int
-        Width of each branch's model input.
+        Width of each branch's features in the model (a frozen branch's
+        input, a trainable branch's output).
 
     model_ : keras.Model
         The fitted network, one input per branch.

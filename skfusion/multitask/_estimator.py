@@ -4,15 +4,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.base import clone
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ..keras._base import _BaseKerasEstimator, import_keras, layer_tag
-from ..keras._branches import TrainableBranches, check_branches, trains
-from ..utils._columns import check_columns_present, check_X
+from ..keras._base import _BaseKerasEstimator, import_keras
+from ..keras._branches import BranchesMixin, check_branches
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._heads import KINDS, check_loss_weights, parse_tasks, single_task_frame
@@ -43,7 +40,7 @@ def _has_classification_task(estimator):
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
 
-class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasEstimator):
+class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, _BaseKerasEstimator):
     """One Keras model that learns several targets at once.
 
     A shared trunk of dense layers feeds one head per task: binary (a sigmoid
@@ -73,22 +70,23 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         encoder output the head reads beside the shared trunk (default: the
         trunk only), so a task can lean on the modality that matters to it.
 
-    inputs : list of (name, encoder, columns) triples, dict or None, default=None
+    inputs : list of (name, encoder, columns) triples or None, default=None
         The branches, written as a :class:`~sklearn.compose.ColumnTransformer`'s
         transformers (as in :class:`~skfusion.keras.KerasFusionClassifier`),
         each its own input of the model. Each branch's encoder (any
         scikit-learn transformer, such as
         :class:`~skfusion.encoders.TabularEncoder`, or ``"passthrough"``) is
-        cloned and fitted on its columns of X; a
-        :class:`~skfusion.encoders.TextEncoder` with ``trainable`` set
-        becomes a transformer inside the model whose top layers train with
-        the heads (the seed's fine-tuned shared text extractor). The
-        branch's output goes through one dense layer as wide as the first
-        shared layer (64 without shared layers) before the trunk. The
-        encoders' parameters are searchable as ``<branch>__<param>``. The
-        older spelling ``{branch: (columns, encoder)}`` or ``{branch:
-        (columns, encoder, layers)}`` still works and sets the branch's dense
-        widths. None: X is numeric and feeds the trunk directly.
+        cloned and fitted on its columns of X, and frozen, except an encoder
+        whose ``keras_branch()`` gives a :class:`~skfusion.keras.KerasBranch`
+        (a :class:`~skfusion.encoders.TextEncoder` or
+        :class:`~skfusion.encoders.ImageEncoder` with ``trainable`` set, or a
+        third party's encoder): its layers then sit inside the model and
+        train with the heads (the seed's fine-tuned shared text extractor).
+        The branch's output goes through one dense layer as wide as the
+        first shared layer (64 without shared layers) before the trunk. The
+        encoders' parameters are searchable as ``<branch>__<param>``. None:
+        X is numeric and feeds the trunk directly. (The ``{branch: (columns,
+        encoder)}`` spelling of earlier releases is gone.)
 
     shared_layers : tuple of int, default=(128, 64)
         Widths of the trunk's dense (ReLU) layers.
@@ -158,8 +156,16 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         label columns); fitted on a single task's 1-D ``y``, that task's
         classes (none for a regression task).
 
-    transformers_ : dict
-        Per branch of ``inputs``, its fitted transformer.
+    branches_ : Branches
+        With ``inputs``, the fitted branches: their encoders, columns and
+        widths.
+
+    named_encoders_ : Bunch
+        With ``inputs``, the fitted encoder of each branch (not
+        ``"passthrough"`` ones).
+
+    n_branch_features_ : dict of str to int
+        With ``inputs``, the width of each branch's features in the model.
 
     history_ : dict of list
         Per epoch: ``loss``, and per task ``<task>_loss`` (its term of the
@@ -195,7 +201,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
     _parameter_constraints: dict = {
         **_BaseKerasEstimator._parameter_constraints,
         "tasks": [dict],
-        "inputs": [list, dict, None],
+        "inputs": [list, dict, None],  # a dict: the removed spelling, named in fit
         "shared_layers": [tuple, list],
         "task_layers": [tuple, list],
         "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
@@ -279,7 +285,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         each task's target encoding on it; returns Y as a DataFrame."""
         owner = type(self).__name__
         branches = self._check_inputs()
-        heads = parse_tasks(owner, self.tasks, list(branches))
+        heads = parse_tasks(owner, self.tasks, branches)
         weights = check_loss_weights(owner, self.loss_weights, heads)
         for param in ("shared_layers", "task_layers"):
             _check_widths(owner, param, getattr(self, param))
@@ -287,7 +293,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         Y = self._check_Y(X, Y, heads)
         for head in heads:
             head.fit(Y)
-        self._branches_, self._heads_, self._loss_weights_ = branches, heads, weights
+        self._heads_, self._loss_weights_ = heads, weights
         self.tasks_ = [head.name for head in heads]
         classes = {
             head.name: head.classes_ if head.kind != "multilabel" else np.asarray(head.column_list)
@@ -301,44 +307,15 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
         return Y
 
     def _check_inputs(self):
-        """``inputs`` as ``{branch: (columns, transformer, layers)}``."""
-        owner = type(self).__name__
+        """The branch names of ``inputs`` (none for None), after its checks."""
         if self.inputs is None:
-            return {}
-        if not self.inputs:
+            return []
+        if isinstance(self.inputs, list) and not self.inputs:
             raise ValueError(
-                f"{owner}: inputs is empty; give at least one (name, encoder, columns) "
-                "branch, or None to use X as it is."
+                f"{type(self).__name__}: inputs is empty; give at least one (name, encoder, "
+                "columns) branch, or None to use X as it is."
             )
-        default = (self.shared_layers[0] if len(self.shared_layers) else 64,)
-        if isinstance(self.inputs, list):
-            check_branches(owner, self.inputs)
-            specs = {name: (columns, encoder) for name, encoder, columns in self.inputs}
-        else:
-            specs = self.inputs
-        branches = {}
-        for name, spec in specs.items():
-            if not isinstance(spec, tuple) or len(spec) not in (2, 3):
-                raise ValueError(
-                    f"{owner}: inputs[{name!r}] must be a tuple (columns, transformer) "
-                    f"or (columns, transformer, layers), got {spec!r}."
-                )
-            columns, transformer, *layers = spec
-            if layers:
-                layers = tuple(layers[0])
-                _check_widths(owner, f"inputs[{name!r}] layers", layers)
-            else:
-                layers = default
-            if not (transformer == "passthrough" or hasattr(transformer, "fit_transform")):
-                raise ValueError(
-                    f"{owner}: inputs[{name!r}] has transformer {transformer!r}; give a "
-                    "scikit-learn transformer (with fit_transform) or 'passthrough'."
-                )
-            branches[name] = (columns, transformer, layers)
-        return branches
-
-    def _trains_branches(self):
-        return any(trains(t) for _, t, _ in getattr(self, "_branches_", {}).values())
+        return [name for name, _, _ in check_branches(type(self).__name__, self.inputs)]
 
     def _check_Y(self, X, Y, heads=None):
         """Y as a DataFrame of one row per row of X, a single task's 1-D y
@@ -356,57 +333,13 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
     # -- the steps of the base's fit -------------------------------------
 
     def _prepare_X(self, X, *, reset):
-        """X as the model takes it: one float32 array per branch, keyed by
-        its model input (a trainable text branch: its token sequences)."""
-        if not self._branches_:
-            return super()._prepare_X(X, reset=reset)
-        owner = type(self).__name__
-        X = check_X(self, X)
-        for name, (columns, _, _) in self._branches_.items():
-            check_columns_present(owner, f"inputs branch {name!r}", columns, X,
-                                  when="fit" if reset else "predict")
-        validate_data(self, X, skip_check_array=True, reset=reset)
+        """X as the model takes it: with ``inputs``, one model input per
+        branch (``branches_``), keyed by input name; else a float32 array."""
+        if self.inputs is not None:
+            return self._branch_inputs(X, reset=reset)
         if reset:
-            self.transformers_ = {}
-            self._reset_trainable_branches()
-        blocks = {}
-        for i, (name, (columns, transformer, _)) in enumerate(self._branches_.items()):
-            part = self._modality_input(X, name, columns)
-            tag = layer_tag(f"branch{i}", name)
-            if trains(transformer):
-                if reset:
-                    self.transformers_[name] = self._fit_trainable_branch(owner, name, transformer, part)
-                blocks[tag] = self._trainable_inputs(owner, name, self.transformers_[name], part)
-                continue
-            if transformer == "passthrough":
-                out = part
-            elif reset:
-                self.transformers_[name] = clone(transformer)
-                out = self.transformers_[name].fit_transform(part)
-            else:
-                out = self.transformers_[name].transform(part)
-            if sparse.issparse(out):
-                out = out.toarray()
-            out = np.asarray(out, dtype=np.float32)
-            out = out.reshape(len(out), -1)
-            if not np.isfinite(out).all():
-                raise ValueError(
-                    f"{owner}: inputs branch {name!r} gives NaN or infinite features "
-                    f"for {int((~np.isfinite(out).all(axis=1)).sum())} row(s); impute "
-                    "them in the branch's transformer (e.g. TabularEncoder)."
-                )
-            blocks[tag] = out
-        widths = [self.transformers_[name].n_features_out_ if trains(spec[1]) else b.shape[1]
-                  for (name, spec), b in zip(self._branches_.items(), blocks.values())]
-        if reset:
-            self._widths_ = widths
-        elif self._widths_ != widths:
-            raise ValueError(
-                f"{owner}: the branches now give {widths} features, not "
-                f"{self._widths_} as in fit; a transformer of inputs changes its "
-                "output width between fit and transform."
-            )
-        return blocks
+            vars(self).pop("branches_", None)  # of an earlier fit with inputs
+        return super()._prepare_X(X, reset=reset)
 
     def _prepare_y(self, Y, *, reset):
         """One target array per task, encoded for its head."""
@@ -427,12 +360,11 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
             return h
 
         encoded = {}
-        if self._branches_:
-            inputs = {}
-            for (name, (_, _, sizes)), (tag, block) in zip(self._branches_.items(), x.items()):
-                part = self._branch_input(keras, inputs, name, self.transformers_.get(name),
-                                          tag, block)
-                encoded[name] = dense_stack(part, sizes, tag)
+        if self.inputs is not None:
+            inputs, outputs = self.branches_.build(keras, x)
+            width = (self.shared_layers[0] if len(self.shared_layers) else 64,)
+            for (name, output), key in zip(outputs.items(), self.branches_.keys):
+                encoded[name] = dense_stack(output, width, key)
             parts = list(encoded.values())
             h = parts[0] if len(parts) == 1 else layers.Concatenate(name="fusion")(parts)
         else:
@@ -483,7 +415,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
     def _custom_objects(self):
         from ._layers import CUSTOM_OBJECTS
 
-        return {**(super()._custom_objects() or {}), **CUSTOM_OBJECTS}
+        return {**super()._custom_objects(), **CUSTOM_OBJECTS}
 
     # -- prediction ------------------------------------------------------
 
@@ -618,21 +550,6 @@ class MultiTaskKerasEstimator(ModalityInputMixin, TrainableBranches, _BaseKerasE
                 labels = head.column_list if head.kind == "multilabel" else head.classes_
                 columns.update((f"{head.name}_{c}", np.dtype("float64")) for c in labels)
         return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in columns.items()})
-
-    def get_modalities(self):
-        """The columns of X each ``inputs`` branch sees, by branch name.
-
-        :func:`~skfusion.inspection.modality_importance` asks it which
-        columns make each modality.
-
-        Returns
-        -------
-        modalities : dict of str to column spec
-            ``{branch: columns}``, empty without ``inputs`` (the model then
-            sees X as one block).
-        """
-        check_is_fitted(self, "_branches_")
-        return {name: columns for name, (columns, _, _) in self._branches_.items()}
 
     def score(self, X, Y, sample_weight=None):
         """Mean of the tasks' scores: accuracy for a classification task

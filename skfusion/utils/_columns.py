@@ -213,3 +213,40 @@ def concat_blocks(blocks):
 def take_rows(X, mask_or_indices):
     """Rows of X (any container ``_safe_indexing`` knows)."""
     return _safe_indexing(X, mask_or_indices, axis=0)
+
+
+def one_column(X, owner):
+    """The cells of a single-column input as a list."""
+    if hasattr(X, "iloc"):
+        if getattr(X, "ndim", 1) == 2:
+            if X.shape[1] != 1:
+                raise ValueError(
+                    f"{owner} encodes one column, got {X.shape[1]} columns "
+                    f"{list(X.columns)}; give it a single column name (a string) "
+                    "in the ColumnTransformer or fusion triple."
+                )
+            X = X.iloc[:, 0]
+        return X.tolist()
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2:
+            if X.shape[1] != 1:
+                raise ValueError(
+                    f"{owner} encodes one column, got an array of shape {X.shape}; "
+                    "pass shape (n_samples,) or (n_samples, 1)."
+                )
+            X = X[:, 0]
+        elif X.ndim not in (1, 4):
+            raise ValueError(f"{owner} expects one column of inputs, got shape {X.shape}.")
+        return list(X)
+    if isinstance(X, (list, tuple)):
+        return list(X)
+    raise TypeError(
+        f"{owner} expects a pandas Series/DataFrame column, a numpy array or a "
+        f"list, got {type(X).__name__}."
+    )
+
+
+def is_missing(item):
+    """Whether a cell of a text or image column is a missing value (None,
+    NaN or pd.NA)."""
+    return item is None or item is pd.NA or (isinstance(item, float) and np.isnan(item))
