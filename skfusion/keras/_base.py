@@ -59,7 +59,7 @@ def import_keras(owner):
     return import_optional("keras", owner=owner)
 
 
-class _BaseKerasEstimator(BaseEstimator):
+class BaseKerasEstimator(BaseEstimator):
     """A scikit-learn estimator that builds, trains and predicts with a Keras 3
     model; everything that is not specific to one architecture lives here.
 

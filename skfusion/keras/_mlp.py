@@ -11,15 +11,15 @@ from sklearn.utils.validation import check_array, column_or_1d
 
 from ..utils._fitting import check_indicator, check_two_classes
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import _BaseKerasEstimator, _did_you_mean, import_keras, target_array
+from ._base import BaseKerasEstimator, _did_you_mean, import_keras, target_array
 
 
-class _BaseKerasMLP(_BaseKerasEstimator):
+class _BaseKerasMLP(BaseKerasEstimator):
     """Dense hidden layers (with optional dropout) and an output layer whose
     width, activation and loss the subclass gives."""
 
     _parameter_constraints: dict = {
-        **_BaseKerasEstimator._parameter_constraints,
+        **BaseKerasEstimator._parameter_constraints,
         "hidden_layers": ["array-like"],
         "activation": [str, callable],
         "dropout": [Interval(Real, 0, 1, closed="left")],

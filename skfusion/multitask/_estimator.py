@@ -8,7 +8,7 @@ from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ..keras._base import _BaseKerasEstimator, import_keras
+from ..keras._base import BaseKerasEstimator, import_keras
 from ..keras._branches import BranchesMixin, check_branches
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
@@ -40,7 +40,7 @@ def _has_classification_task(estimator):
     return any(kind != "regression" for kind in kinds) or not set(kinds) <= set(KINDS)
 
 
-class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, _BaseKerasEstimator):
+class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstimator):
     """One Keras model that learns several targets at once.
 
     A shared trunk of dense layers feeds one head per task: binary (a sigmoid
@@ -199,7 +199,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, _BaseKerasEstim
     """
 
     _parameter_constraints: dict = {
-        **_BaseKerasEstimator._parameter_constraints,
+        **BaseKerasEstimator._parameter_constraints,
         "tasks": [dict],
         "inputs": [list, dict, None],  # a dict: the removed spelling, named in fit
         "shared_layers": [tuple, list],
