@@ -58,10 +58,32 @@ def test_Y_missing_a_task_column(data):
 def test_Y_must_be_a_dataframe(data):
     X, Y = data
     with pytest.raises(ValueError, match=r"Y must be a pandas DataFrame with one column per task.*"
-                       r"got ndarray"):
-        fit({"rating": "regression"}, X, Y[["rating"]].to_numpy())
+                       r"got ndarray.*Only a model with a single binary, multiclass or "
+                       r"regression task takes a 1-D y"):
+        fit({"rating": "regression", "rec": "binary"}, X, Y[["rating", "rec"]].to_numpy())
+    with pytest.raises(ValueError, match=r"Y must be a pandas DataFrame .*got list"):
+        fit({"tags": ("multilabel", ["tag_x", "tag_y"])}, X,
+            Y[["tag_x", "tag_y"]].to_numpy().tolist())
     with pytest.raises(ValueError, match="X has 20 rows but Y has 19"):
         fit({"rating": "regression"}, X, Y.iloc[:19])
+    with pytest.raises(ValueError, match="X has 20 rows but Y has 19"):
+        fit({"rating": "regression"}, X, Y["rating"].to_numpy()[:19])
+
+
+def test_single_task_y_of_several_columns(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: task 'rating' \(regression\) "
+                       r"takes one column of targets, a 1-D y, but y has shape \(20, 2\); pass "
+                       r"that task's column alone, or Y as a DataFrame with one column per task"):
+        fit({"rating": "regression"}, X, Y[["rating", "rec"]].to_numpy())
+
+
+def test_single_classification_task_y_not_labels(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: Unknown label type: continuous "
+                       r"y for task 'rec' \(binary\), which needs class labels; give class "
+                       r"labels, or declare the task 'regression'"):
+        fit({"rec": "binary"}, X, Y["rating"])
 
 
 def test_multilabel_columns_not_0_1(data):
