@@ -143,6 +143,38 @@ def test_predict_proba_exists_only_with_a_classification_task():
     assert hasattr(MultiTaskKerasEstimator({"a": "regression", "b": "binary"}), "predict_proba")
 
 
+def test_a_single_task_takes_a_1d_y_as_a_classifier_or_a_regressor(data):
+    from sklearn.base import is_classifier, is_regressor
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.model_selection import cross_val_score
+
+    X, Y = data
+    clf = quick().set_params(tasks={"big": "binary"})
+    assert is_classifier(clf) and not is_regressor(clf)
+    pred = clf.fit(X, Y["big"].tolist()).predict(X)
+    assert isinstance(pred, np.ndarray) and pred.shape == (len(X),)
+    assert set(pred) <= {"no", "yes"} and clf.classes_.tolist() == ["no", "yes"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], pred)
+    weights = np.arange(len(X)) % 3
+    assert clf.score(X, Y["big"], sample_weight=weights) == pytest.approx(
+        accuracy_score(Y["big"], pred, sample_weight=weights))
+
+    reg = quick().set_params(tasks={"price": "regression"})
+    assert is_regressor(reg)
+    pred = reg.fit(X, Y["price"]).predict(X)
+    assert pred.shape == (len(X),) and not hasattr(reg, "classes_")
+    assert reg.score(X, Y["price"].to_numpy()) == pytest.approx(r2_score(Y["price"], pred))
+    assert cross_val_score(quick().set_params(tasks={"size": "multiclass"}), X, Y["size"],
+                           cv=2).shape == (2,)
+
+    # a DataFrame Y keeps the multi-task outputs
+    clf.fit(X, Y[["big"]])
+    assert clf.predict(X).columns.tolist() == ["big"] and list(clf.classes_) == ["big"]
+    assert list(clf.predict_proba(X)) == ["big"]
+
+
 def test_uncertainty_weighting_learns_a_weight_per_task(data):
     X, Y = data
     model = small(loss_weights="uncertainty", epochs=15, learning_rate=1e-2).fit(X, Y)
