@@ -124,4 +124,7 @@ or give class labels as a 1-D y"
 def n_outputs(y):
     """The columns of a target, what ``n_outputs_`` says: 1 for a 1-D y,
     one per label of a multi-label y or per output of a multi-output one."""
-    return 1 if np.ndim(y) == 1 else np.shape(y)[1]
+    # asarray first: an array-like may refuse np.ndim and np.shape through
+    # __array_function__ (as scikit-learn checks that y need not be an array)
+    shape = np.asarray(y).shape
+    return 1 if len(shape) == 1 else shape[1]
