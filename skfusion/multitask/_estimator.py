@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..keras._base import BaseKerasEstimator, import_keras
 from ..keras._branches import BranchesMixin, check_branches
 from ..utils._modalities import ModalityInputMixin
-from ..utils._sklearn_compat import Interval, StrOptions
+from ..utils._sklearn_compat import Interval, StrOptions, _num_samples
 from ._heads import KINDS, check_loss_weights, parse_tasks, single_task_frame
 
 #: short names of the per-task metrics in ``history_``
@@ -323,9 +323,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         owner = type(self).__name__
         if not isinstance(Y, pd.DataFrame):
             Y = single_task_frame(owner, self._heads_ if heads is None else heads, Y)
-        if len(Y) != len(X):
+        n_rows = _num_samples(X)  # X is not validated yet: sparse, or only array-like
+        if len(Y) != n_rows:
             raise ValueError(
-                f"{owner}: X has {len(X)} rows but Y has {len(Y)}; give one Y row "
+                f"{owner}: X has {n_rows} rows but Y has {len(Y)}; give one Y row "
                 "per row of X."
             )
         return Y
@@ -551,7 +552,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
                 columns.update((f"{head.name}_{c}", np.dtype("float64")) for c in labels)
         return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in columns.items()})
 
-    def score(self, X, Y, sample_weight=None):
+    def score(self, X, y, sample_weight=None):
         """Mean of the tasks' scores: accuracy for a classification task
         (subset accuracy for a multilabel one), R² for a regression task.
 
@@ -560,7 +561,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Samples.
 
-        Y : DataFrame or array-like of shape (n_samples,)
+        y : DataFrame or array-like of shape (n_samples,)
             True targets, with the columns of every task; for a single
             binary, multiclass or regression task, also its 1-D targets.
 
@@ -573,7 +574,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
             The unweighted mean over tasks; use :func:`task_scorer` for one.
         """
         outputs = self._outputs(X)
-        Y = self._check_Y(X, Y)
+        Y = self._check_Y(X, y)
         return float(np.mean([
             head.score(head.select(Y).to_numpy(), outputs[head.name], sample_weight)
             for head in self._heads_

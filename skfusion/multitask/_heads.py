@@ -126,7 +126,8 @@ class BinaryHead(_LabelHead):
             raise ValueError(
                 f"{self.owner}: task {self.name!r} is binary but column "
                 f"{self.columns!r} has {len(self.classes_)} classes "
-                f"{self.classes_.tolist()[:10]}; declare it 'multiclass'."
+                f"{self.classes_.tolist()[:10]}. Only binary classification is "
+                "supported by a binary task; declare it 'multiclass'."
             )
 
     @property

@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
     _check_method_params,
     _check_response_method,
     _check_sample_weight,
+    _num_samples,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "_check_sample_weight",
     "_fit_context",
     "_get_column_indices",
+    "_num_samples",
     "_print_elapsed_time",
     "_raise_for_params",
     "_routing_enabled",
