@@ -142,11 +142,19 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
         return self._encode_cached(items, cache)
 
     def _embedding_cache(self, namespace):
-        """The embedding cache of ``namespace`` under ``cache`` (or the
-        process default that :func:`~skfusion.distributed.setup_workers`
-        sets), or None without one."""
-        cache = self.cache if cache_location(self.cache) is not None else process_default("cache")
+        """The embedding cache of ``namespace`` under :meth:`_cache_dir`, or
+        None without one."""
+        cache = self._cache_dir()
         return None if cache is None else EmbeddingCache(cache, namespace, owner=type(self).__name__)
+
+    def _cache_dir(self):
+        """``cache``, or the process default that
+        :func:`~skfusion.distributed.setup_workers` sets (None: no cache)."""
+        return self.cache if cache_location(self.cache) is not None else process_default("cache")
+
+    def _item_key(self, item):
+        """One input's cache key: a digest of its content."""
+        return hashlib.blake2b(self._item_digest(item), digest_size=20).hexdigest()
 
     def _encode_cached(self, items, cache):
         if not items:
@@ -156,7 +164,7 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
     def _cached(self, items, cache, encode):
         """``encode``'s output per item (a list, in order), through ``cache``:
         only the distinct items no process has stored are encoded."""
-        keys = [hashlib.blake2b(self._item_digest(item), digest_size=20).hexdigest() for item in items]
+        keys = [self._item_key(item) for item in items]
         found = cache.get_many(keys)
         missing = {}
         for key, item in zip(keys, items):
@@ -208,6 +216,21 @@ class _BaseEncoder(TransformerMixin, BaseEstimator):
                 "features would silently differ. Restore the files it was fitted with, "
                 "or fit it again on these."
             )
+
+    def model_files(self):
+        """The local files the encoder's model is read from, which
+        :func:`skfusion.io.dump` bundles with ``include_models=True``.
+
+        Returns
+        -------
+        files : tuple of (str, pathlib.Path, list of str) or None
+            The constructor parameter that names them (``"model"``,
+            ``"weights"``), the directory they are in and their paths
+            relative to it, sorted; None for a model given by name (a hub
+            name, ``"imagenet"``), an untrained one or a model object the
+            encoder holds.
+        """
+        return None
 
     def _model_file_param(self):
         """``(parameter name, path)`` of the model files, for errors."""

@@ -236,10 +236,27 @@ class TextEncoder(_BaseEncoder):
             return ("local", digest)
         return ("hub", str(self.model), self.revision)
 
+    def model_files(self):
+        """The files of the local model directory ``model`` names.
+
+        Returns
+        -------
+        files : tuple of ("model", pathlib.Path, list of str) or None
+            The directory and every file under it, relative and sorted
+            (weights may be sharded, tokenizers come as vocab, merges or
+            sentencepiece models); None for a hub name.
+        """
+        root = Path(self.model)
+        if not root.is_dir():
+            return None
+        return "model", root, sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                                     if p.is_file())
+
     def _model_digest(self):
-        path = Path(self.model)
-        if path.is_dir():
-            return _files_digest(path)
+        found = self.model_files()
+        if found is not None:
+            _, root, files = found
+            return file_digest(sorted(root / name for name in files))
         if getattr(self, "model_digest_", None) is not None or _names_a_path(str(self.model)):
             raise FileNotFoundError(
                 f"TextEncoder: model={str(self.model)!r} is no directory (any more); give "
@@ -434,13 +451,6 @@ def _pool(torch, states, mask, pooling):
     if pooling == "mean":
         return (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
     return states.masked_fill(mask == 0, torch.finfo(states.dtype).min).max(dim=1).values
-
-
-def _files_digest(path):
-    """Hash of a local model directory's files."""
-    # every file: weights may be sharded, tokenizers come as vocab, merges or
-    # sentencepiece models, and a README costs nothing to hash
-    return file_digest(sorted(p for p in path.rglob("*") if p.is_file()))
 
 
 def _names_a_path(model):

@@ -213,30 +213,10 @@ def _encoder_state(encoder, save_context):
     return state
 
 
-def _model_files(encoder):
-    """``(parameter, root, files)``: the parameter naming the encoder's
-    model files, the directory they are in and their paths relative to it;
-    None for a model given by name (a hub name, ``"imagenet"``, a backbone
-    with ``weights=None``) or held by the encoder itself (a Keras model)."""
-    from ..encoders import ImageEncoder
-
-    if isinstance(encoder, ImageEncoder):
-        weights = encoder.weights
-        if weights is None or (isinstance(weights, str) and weights == "imagenet"):
-            return None
-        path = Path(weights)
-        return "weights", path.parent, [path.name]
-    root = Path(encoder.model)
-    if not root.is_dir():
-        return None
-    return "model", root, sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                                 if p.is_file())
-
-
 def _bundle(encoder, archive):
     """Store the encoder's model files under ``models/<digest>/``; return
     what its loader needs to put them back."""
-    found = _model_files(encoder)
+    found = encoder.model_files()
     if found is None:
         return None
     parameter, root, files = found
