@@ -8,6 +8,7 @@ import os
 import random
 import tempfile
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
@@ -335,6 +336,20 @@ class ImageEncoder(_BaseEncoder):
         if not isinstance(self.model, str) or self.weights is None:
             return None
         return file_digest(self._weights_path())
+
+    def model_files(self):
+        """The weights file ``weights`` names.
+
+        Returns
+        -------
+        files : tuple of ("weights", pathlib.Path, list of str) or None
+            Its directory and its name; None for ``weights=None`` or
+            ``"imagenet"`` (Keras' own download).
+        """
+        if self.weights is None or (isinstance(self.weights, str) and self.weights == "imagenet"):
+            return None
+        path = Path(self.weights)
+        return "weights", path.parent, [path.name]
 
     def _model_file_param(self):
         if self.weights == "imagenet":
