@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..keras._base import BaseKerasEstimator, import_keras
 from ..keras._branches import BranchesMixin, check_branches
+from ..utils._fitting import fit_rollback
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions, _num_samples
 from ._heads import KINDS, check_loss_weights, parse_tasks, single_task_frame
@@ -270,15 +271,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         # tasks, loss weights and Y are checked, and the target encodings
         # learnt, before the branches encode X, which can take minutes
         self._validate_params()
-        try:
+        # a failed refit must not leave new task encodings over an old model
+        with fit_rollback(self):
             Y = self._configure(X, Y)
             return super().fit(X, Y, sample_weight=sample_weight)
-        except BaseException:
-            # a failed refit must not leave new task encodings over an old model
-            for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
-                delattr(self, name)
-            vars(self).pop("_uncertainty_layer", None)
-            raise
 
     def _configure(self, X, Y):
         """Parse ``inputs``, ``tasks`` and ``loss_weights``, check Y and fit
