@@ -141,7 +141,7 @@ def main(argv=None):
 
     from skfusion import __version__
     from skfusion.datasets import load_clothing_reviews
-    from skfusion.datasets.clothing_reviews import NUMERIC, TARGET, encode_once, minilm_path
+    from skfusion.datasets.clothing_reviews import SCENARIOS, TARGET, encode_once, minilm_path
 
     X, y = load_clothing_reviews(return_X_y=True, target=TARGET)
     if not args.full and args.rows < len(y):
@@ -158,12 +158,11 @@ def main(argv=None):
 
     start = time.perf_counter()
     minilm = None if args.no_minilm else minilm_path()
-    scenarios = {"reviewer & product": NUMERIC, "+ star rating": NUMERIC + ["Rating"]}
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or tmp
         if minilm:
             encode_once(minilm, X, cache)
-        for scenario, numeric in scenarios.items():
+        for scenario, numeric in SCENARIOS.items():
             estimators = members(numeric, minilm, cache)
             names = [name for name, _, _ in estimators]
             results = {}

@@ -44,6 +44,7 @@ import numpy as np
 from skfusion.datasets.clothing_reviews import (
     CATEGORICAL,
     NUMERIC,
+    SCENARIOS,
     TARGET,
     TEXT,
     encode_once,
@@ -115,15 +116,11 @@ def build_rows(memory, minilm):
             step for _, step in model.steps
         ])
 
-    scenarios = {
-        "reviewer & product": NUMERIC,
-        "+ star rating": NUMERIC + ["Rating"],
-    }
     rows = [Row("both", "text only (TF-IDF + logistic regression)", text_only(text_model()))]
     if minilm:
         rows.append(Row("both", "text only (MiniLM + logistic regression)",
                         text_only(minilm_model(minilm, memory))))
-    for scenario, numeric in scenarios.items():
+    for scenario, numeric in SCENARIOS.items():
         tabular = CATEGORICAL + numeric
         members = [("text", text_model(), TEXT), ("tabular", tabular_model(numeric), tabular)]
         rows += [

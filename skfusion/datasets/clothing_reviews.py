@@ -7,7 +7,8 @@ members; copy one and change it to build your own.
 
 * :data:`TEXT`, :data:`CATEGORICAL`, :data:`NUMERIC`, :data:`TARGET`: the
   review, the product's three categorical columns (not the 1,206-valued
-  ``Clothing ID``), the reviewer's age and feedback count, the target.
+  ``Clothing ID``), the reviewer's age and feedback count, the target;
+  :data:`SCENARIOS`: the numeric columns of the demo's two scenarios.
 * :func:`text_model`, :func:`tabular_model`, :func:`minilm_model`: a member
   per modality.
 * :func:`minilm_path`, :func:`sentence_features`, :func:`encode_once`: the
@@ -42,10 +43,15 @@ CATEGORICAL = ["Division Name", "Department Name", "Class Name"]
 NUMERIC = ["Age", "Positive Feedback Count"]
 #: whether the reviewer recommends the item (0/1, 82% positive)
 TARGET = "Recommended IND"
+#: the numeric columns of the tabular member in the demo's two scenarios:
+#: what a shop knows before reading the review, and that with the 1-5 star
+#: rating the reviewer gave with it
+SCENARIOS = {"reviewer & product": NUMERIC, "+ star rating": [*NUMERIC, "Rating"]}
 
 __all__ = [
     "CATEGORICAL",
     "NUMERIC",
+    "SCENARIOS",
     "TARGET",
     "TEXT",
     "encode_once",
