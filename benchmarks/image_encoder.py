@@ -50,7 +50,7 @@ def main():
     images = rng.integers(0, 256, size=(args.n_images, *size, 3), dtype=np.uint8)
     encoder = ImageEncoder("mobilenet_v2", weights=None, image_size=size,
                            batch_size=args.batch_size).fit(images[:1])
-    model = encoder._loaded_model["model"]
+    model = encoder.backbone()
     batches = [
         keras.applications.mobilenet_v2.preprocess_input(images[i:i + args.batch_size].astype(np.float32))
         for i in range(0, args.n_images, args.batch_size)
