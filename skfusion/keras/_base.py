@@ -19,12 +19,13 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
+from ..utils._cache import take_rows
 from ..utils._fitting import fit_rollback
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
 from ..utils._sklearn_compat import HasMethods, Interval, _check_sample_weight, _fit_context
 from ._compat import scale_learning_rates, tensorflow_global_seed
-from ._sequences import batch_inputs, has_sequences, length_batches, row_lengths
+from ._sequences import batch_inputs, length_batches, read_by_batch, row_lengths
 
 # Rows per model call at predict time, the last batch padded up to it. float32
 # matmul kernels block and reduce in an order that depends on the batch shape
@@ -374,8 +375,9 @@ class BaseKerasEstimator(BaseEstimator):
         routed = self._routed("fit")
         kwargs["callbacks"] = callbacks + list(routed.pop("callbacks", None) or [])
         kwargs.update(routed)
-        if has_sequences(kwargs["x"]):
-            # rows of different lengths: batches of alike lengths, padded per batch
+        if read_by_batch(kwargs["x"]):
+            # rows of different lengths (batches of alike lengths, padded per
+            # batch), or rows on disk (read a batch at a time)
             from ._batches import LengthBatches
 
             batch_size = kwargs.pop("batch_size")
@@ -559,7 +561,7 @@ def _map(keras, function, *structures):
 
 
 def _take(keras, data, rows):
-    return None if data is None else _map(keras, lambda a: a[rows], data)
+    return None if data is None else _map(keras, lambda a: take_rows(a, rows), data)
 
 
 def _n_rows(keras, data):

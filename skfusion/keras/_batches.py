@@ -1,5 +1,6 @@
-"""What ``Model.fit`` reads when a text branch trains: batches of rows of
-alike lengths, each padded to its own longest row. Imports Keras."""
+"""What ``Model.fit`` reads when a text branch trains, or an input is mapped
+from a file: batches of rows of alike lengths, each padded to its own
+longest row, read a batch at a time. Imports Keras."""
 
 import keras
 

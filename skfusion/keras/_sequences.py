@@ -4,6 +4,8 @@ length and padded per batch (dynamic padding), for ``Model.fit`` (through
 
 import numpy as np
 
+from ..utils._cache import mapped
+
 # rows shuffled, then sorted by length within windows of this many batches:
 # batches of alike lengths (little padding) in a random order every epoch
 _SORT_WINDOW = 50
@@ -54,6 +56,14 @@ def pad_batch(arrays, limit, multiple=8):
 
 def has_sequences(x):
     return isinstance(x, dict) and any(isinstance(v, TokenSequences) for v in x.values())
+
+
+def read_by_batch(x):
+    """Whether ``Model.fit`` must read x a batch at a time: it holds text
+    branches' rows of different lengths, or an array mapped from a file (an
+    image branch's input beyond its memory budget), which TensorFlow's
+    array adapter would copy whole into memory."""
+    return has_sequences(x) or (isinstance(x, dict) and any(mapped(v) for v in x.values()))
 
 
 def batch_inputs(x, rows):

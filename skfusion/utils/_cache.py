@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import tempfile
 import threading
 from pathlib import Path
 
@@ -546,3 +547,121 @@ def cache_location(cache):
     if isinstance(cache, (str, os.PathLike)):
         return cache
     return getattr(cache, "location", None)
+
+
+class ArrayCache:
+    """Per-input arrays too large to keep every one in memory, such as an
+    image's activations at a backbone's cut (400 KB for ResNet50's before
+    ``conv5_block3``), which :class:`EmbeddingCache` would hold in memory
+    for the life of the process.
+
+    The arrays used last stay in memory, up to ``budget`` bytes for all the
+    ArrayCaches of the process; with a ``cache`` directory, each array is
+    also an entry of its own there, tagged as every cache entry is (see
+    :class:`~skfusion.utils._trust.CacheDir`) and read back alone, so
+    finding one reads none of the others. An entry that is damaged, forged
+    or of another dtype or shape than ``shape`` is a miss.
+
+    Parameters
+    ----------
+    cache : str, path-like, SharedCache, joblib.Memory or None
+        The directory; None keeps arrays in memory only.
+
+    namespace : str
+        What identifies the computation (model, parameters).
+
+    shape : tuple of int
+        Every array's shape; their dtype is float32.
+
+    owner : str
+        The estimator's name, for errors.
+
+    budget : int
+        Bytes of arrays kept in memory.
+    """
+
+    _recent = collections.OrderedDict()  # (namespace, key) -> array, most recent last
+    _recent_bytes = 0
+    _lock = threading.Lock()
+
+    def __init__(self, cache, namespace, shape, *, owner, budget):
+        self.store = None if cache_location(cache) is None else CacheDir(cache, owner=owner, param="cache")
+        self.namespace = namespace
+        self.shape = tuple(shape)
+        self.budget = budget
+
+    def get(self, key):
+        """The array of ``key``, or None."""
+        with self._lock:
+            array = self._recent.get((self.namespace, key))
+            if array is not None:
+                self._recent.move_to_end((self.namespace, key))
+                return array
+        if self.store is None:
+            return None
+        array = self.store.read(self._relative(key))
+        if not (isinstance(array, np.ndarray) and array.dtype == np.float32
+                and array.shape == self.shape):
+            return None
+        self._remember(key, array)
+        return array
+
+    def put(self, key, array):
+        """Store ``array`` (float32, of ``shape``) as ``key``'s."""
+        array = np.array(array, dtype=np.float32)  # a copy: no view keeps a whole batch alive
+        if self.store is not None:
+            self.store.write(self._relative(key), array)
+        self._remember(key, array)
+
+    def _remember(self, key, array):
+        cls = type(self)
+        with self._lock:
+            previous = cls._recent.pop((self.namespace, key), None)
+            if previous is not None:
+                cls._recent_bytes -= previous.nbytes
+            if array.nbytes > self.budget:
+                return
+            cls._recent[(self.namespace, key)] = array
+            cls._recent_bytes += array.nbytes
+            while cls._recent_bytes > self.budget:
+                _, dropped = cls._recent.popitem(last=False)
+                cls._recent_bytes -= dropped.nbytes
+
+    def _relative(self, key):
+        return f"skfusion-arrays/{self.namespace}/{key[:2]}/{key}.entry"
+
+
+def budgeted_array(shape, budget, dtype=np.float32):
+    """An empty array of ``shape``: in memory when it takes at most
+    ``budget`` bytes, else a :class:`numpy.memmap` over an anonymous
+    temporary file (``tempfile.TemporaryFile`` in ``TMPDIR``: mode 0600, its
+    name removed at once on POSIX, on close on Windows), so that the file
+    goes when the array does."""
+    if np.prod(shape, dtype=np.int64) * np.dtype(dtype).itemsize <= budget:
+        return np.empty(shape, dtype=dtype)
+    with tempfile.TemporaryFile(prefix="skfusion-") as file:
+        # the mapping holds the file open; this handle is no longer needed
+        return np.memmap(file, dtype=dtype, mode="w+", shape=shape)
+
+
+def mapped(array):
+    """Whether ``array`` (or the array it views) is mapped from a file."""
+    while isinstance(array, np.ndarray):
+        if isinstance(array, np.memmap):
+            return True
+        array = array.base
+    return False
+
+
+def take_rows(array, rows):
+    """``array[rows]``; for an array mapped from a file and an index array,
+    a new one on disk, copied a few rows at a time, never whole in memory."""
+    if isinstance(rows, slice) or not mapped(array):
+        return array[rows]
+    out = budgeted_array((len(rows), *array.shape[1:]), 0, array.dtype)
+    for start in range(0, len(rows), _ROWS_PER_COPY):
+        out[start:start + _ROWS_PER_COPY] = array[rows[start:start + _ROWS_PER_COPY]]
+    return out
+
+
+_ROWS_PER_COPY = 256
