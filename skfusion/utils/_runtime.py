@@ -139,6 +139,10 @@ def process_default(name):
 def thread_budget(n_threads=None):
     """Threads a model may use in this process.
 
+    What a :class:`~skfusion.encoders.TextEncoder` whose ``n_threads`` is
+    None uses, and what skfusion's Keras models hold the backend to; give
+    another library's model the same to compare like with like.
+
     Parameters
     ----------
     n_threads : int or None, default=None
@@ -147,9 +151,19 @@ def thread_budget(n_threads=None):
     Returns
     -------
     n_threads : int
-        ``n_threads``; else the process default; else ``OMP_NUM_THREADS``
-        (Dask's nanny, Ray and Spark set it to the worker's share); else
-        the cores this process may run on.
+        ``n_threads``; else the process default
+        (:func:`skfusion.distributed.setup_workers` sets it on each worker);
+        else ``OMP_NUM_THREADS`` (Dask's nanny, Ray and Spark set it to the
+        worker's share); else the cores this process may run on (its CPU
+        affinity, not every core of the machine).
+
+    Examples
+    --------
+    >>> from skfusion.utils import thread_budget
+    >>> thread_budget(3)
+    3
+    >>> thread_budget() >= 1
+    True
     """
     if n_threads is not None:
         return int(n_threads)
