@@ -143,6 +143,25 @@ def test_predict_proba_exists_only_with_a_classification_task():
     assert hasattr(MultiTaskKerasEstimator({"a": "regression", "b": "binary"}), "predict_proba")
 
 
+def test_tags_follow_the_tasks():
+    from sklearn.utils import get_tags
+
+    tags = {kind: get_tags(MultiTaskKerasEstimator({"y": kind}))
+            for kind in ("binary", "multiclass", "multilabel", "regression")}
+    assert tags["binary"].estimator_type == tags["multiclass"].estimator_type == "classifier"
+    assert not tags["binary"].classifier_tags.multi_class
+    assert tags["multiclass"].classifier_tags.multi_class
+    assert tags["regression"].estimator_type == "regressor"
+    for several in (tags["multilabel"], get_tags(MultiTaskKerasEstimator(TASKS))):
+        assert several.estimator_type is None and several.target_tags.multi_output
+    # what scikit-learn's checks ask of a binary-only classifier
+    X = np.random.RandomState(0).normal(size=(9, 2))
+    with pytest.raises(ValueError, match=r"MultiTaskKerasEstimator: task 'y' is binary but column "
+                       r"'y' has 3 classes \[0, 1, 2\]\. Only binary classification is supported "
+                       r"by a binary task; declare it 'multiclass'"):
+        MultiTaskKerasEstimator({"y": "binary"}, epochs=1).fit(X, np.arange(9) % 3)
+
+
 def test_a_single_task_takes_a_1d_y_as_a_classifier_or_a_regressor(data):
     from sklearn.base import is_classifier, is_regressor
     from sklearn.metrics import accuracy_score, r2_score
