@@ -73,10 +73,14 @@ INSTANCES = {
         cls([("scaled", StandardScaler(), slice(0, None)), ("raw", "passthrough", slice(0, None))],
             fusion="shared", hidden_layers=(8,), epochs=5, learning_rate=0.05),
     ],
-    # parametrize_with_checks feeds most checks a 1-D y, but a multi-task estimator
-    # fits a DataFrame Y naming its tasks: tests/test_multitask.py runs the checks
-    # that apply, and equivalents of those that fit, on such a Y.
-    "MultiTaskKerasEstimator": lambda cls: [],
+    # a single task takes a 1-D y, the model then a classifier or a regressor (a
+    # multiclass task is checked on binary and multiclass y; the binary-only tag of
+    # a binary task is tested in tests/test_multitask.py, as are several tasks of a
+    # DataFrame Y)
+    "MultiTaskKerasEstimator": lambda cls: [
+        cls({task: task}, shared_layers=(8,), epochs=5, learning_rate=0.05, random_state=0)
+        for task in ("multiclass", "regression")
+    ],
     "TextEncoder": lambda cls: [cls(_tiny_bert())],
     "ImageEncoder": lambda cls: [cls("mobilenet_v2", weights=None, image_size=(32, 32))],
     "TabularEncoder": lambda cls: [cls(), cls(scale=None, max_categories=3)],
@@ -145,6 +149,7 @@ EXPECTED_FAILURES = {
     "KerasMLPRegressor": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
     "KerasFusionClassifier": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
     "KerasFusionRegressor": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
+    "MultiTaskKerasEstimator": {"check_sample_weight_equivalence_on_dense_data": _KERAS_WEIGHTS},
 }
 
 
