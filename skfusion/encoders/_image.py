@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._cache import CACHE_CONSTRAINT, cache_location, file_digest, fingerprint
+from ..utils._cache import (CACHE_CONSTRAINT, ArrayCache, budgeted_array, cache_location,
+                             file_digest, fingerprint)
 from ..utils._optional import import_optional
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._columns import is_missing
@@ -121,10 +122,36 @@ class ImageEncoder(_BaseEncoder):
         int k its top k blocks (a Keras application's named blocks, such as
         ``conv5_block3``; any other layer with weights is a block of its
         own). Batch-normalisation layers stay frozen, in inference mode. A
-        ``ColumnTransformer`` always gets frozen features.
+        ``ColumnTransformer`` always gets frozen features. With an int k
+        smaller than the backbone's blocks and no ``augment``, the frozen
+        bottom runs outside the model, once per distinct image (see
+        :meth:`bottom`), and the model holds the top k blocks only.
 
     learning_rate_multiplier : float, default=1.0
         The trainable backbone learns at the model's learning rate times this.
+
+    augment : bool or list of keras.layers.Layer, default=False
+        Data augmentation for a trainable branch, active only while the
+        model trains (predictions never see it) and seeded by the model's
+        ``random_state``. True: a default set, on the preprocessed pixels:
+        horizontal flips, rotations of up to 5% of a turn, crops (a zoom into
+        up to 10% of the image, resized back) and contrast changes of up to
+        20%. Or a list of Keras preprocessing layers
+        (``keras.layers.RandomFlip("horizontal")``, ...), applied in that
+        order to the preprocessed pixels, each a fresh copy per fit (its
+        seed, where given, as given). Augmentation changes the pixels below
+        the frozen bottom, so with it on the model holds the whole backbone
+        and computes the bottom again in every step (see ``trainable``).
+        Needs ``trainable``.
+
+    memory_budget : float, default=1024
+        MiB of frozen-bottom activations a partly trainable branch
+        keeps in memory (see ``trainable``): the most recently used images'
+        (for all the ImageEncoders of the process), and, separately, the
+        array the model reads, which beyond this many MiB is a
+        memory-mapped temporary file. ResNet50's activations before
+        ``conv5_block3`` take 392 KiB per 224x224 image, so the default holds
+        2,674 images.
 
     Attributes
     ----------
@@ -189,6 +216,8 @@ class ImageEncoder(_BaseEncoder):
         "progress": ["boolean"],
         "trainable": ["boolean", Interval(Integral, 0, None, closed="left")],
         "learning_rate_multiplier": [Interval(Real, 0, None, closed="neither")],
+        "augment": ["boolean", list],
+        "memory_budget": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -203,6 +232,8 @@ class ImageEncoder(_BaseEncoder):
         progress=False,
         trainable=False,
         learning_rate_multiplier=1.0,
+        augment=False,
+        memory_budget=1024,
     ):
         self.model = model
         self.weights = weights
@@ -213,6 +244,8 @@ class ImageEncoder(_BaseEncoder):
         self.progress = progress
         self.trainable = trainable
         self.learning_rate_multiplier = learning_rate_multiplier
+        self.augment = augment
+        self.memory_budget = memory_budget
 
     def _check_params(self):
         size = self.image_size
@@ -236,6 +269,21 @@ class ImageEncoder(_BaseEncoder):
                 "leave weights at its default, or save the model and pass the .keras file "
                 "as weights."
             )
+        if self.augment is not False and not self.trainable:
+            raise ValueError(
+                f"ImageEncoder: augment={self.augment!r} applies to a trainable branch, but "
+                "trainable=False; set trainable (True or a number of blocks) or leave augment "
+                "at False."
+            )
+        if isinstance(self.augment, list):
+            keras = import_optional("keras", owner="ImageEncoder")
+            for i, layer in enumerate(self.augment):
+                if not isinstance(layer, keras.Layer):
+                    raise ValueError(
+                        f"ImageEncoder: augment[{i}] is a {type(layer).__name__} ({layer!r}), "
+                        "not a Keras layer; augment must be True, False or a list of Keras "
+                        "preprocessing layers such as keras.layers.RandomFlip('horizontal')."
+                    )
 
     def _check_item(self, item, row):
         where = f"row {row} of X"
@@ -452,7 +500,8 @@ class ImageEncoder(_BaseEncoder):
     def keras_branch(self):
         """How this encoder enters a Keras model of skfusion: None (frozen,
         through ``transform``) unless ``trainable`` is set, then an
-        :class:`~skfusion.keras.ImageBranch`, a copy of the backbone whose top
+        :class:`~skfusion.keras.ImageBranch`, a copy of the backbone (or of
+        its top, above a frozen bottom computed once per image) whose top
         ``trainable`` blocks train (see :class:`~skfusion.keras.KerasBranch`).
 
         Returns
@@ -464,6 +513,86 @@ class ImageEncoder(_BaseEncoder):
         from ..keras import ImageBranch
 
         return ImageBranch(self)
+
+    def bottom(self, X, layer):
+        """X's images through the backbone up to ``layer``'s output: the
+        frozen input of a branch that trains the layers above.
+
+        Each distinct image's activations are computed once: the most
+        recently used stay in memory, up to ``memory_budget`` MiB for
+        all the ImageEncoders of the process, and with ``cache`` each is an
+        entry there too (keyed on the model, ``image_size``, the layer and the
+        image's content), so a refit, a cross-validation or a grid search
+        reads them back instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, 1)
+            One column of images, as in ``transform``.
+
+        layer : str
+            The name of a layer of :meth:`backbone` with one output.
+
+        Returns
+        -------
+        activations : ndarray of shape (n_samples, ...), float32
+            ``layer``'s output per image; in memory when it takes at most
+            ``memory_budget`` MiB, else a :class:`numpy.memmap` over an
+            anonymous temporary file (mode 0600) that goes with the array.
+        """
+        check_is_fitted(self, "n_features_out_")
+        images = self._items(X, reset=False)
+        self._ensure_loaded()
+        keras = import_optional("keras", owner="ImageEncoder")
+        model = self._bottom_model(keras, layer)
+        shape = tuple(int(d) for d in model.outputs[0].shape[1:])
+        budget = int(self.memory_budget * 2**20)
+        namespace = fingerprint("ImageEncoder.bottom", self._model_identity(),
+                                tuple(self.image_size), layer)
+        cache = ArrayCache(self._cache_dir(), namespace, shape, owner="ImageEncoder", budget=budget)
+        out = budgeted_array((len(images), *shape), budget)
+        keys = [self._item_key(item) for item in images]
+        missing = {}  # key -> the rows of that image
+        for row, key in enumerate(keys):
+            found = cache.get(key)
+            if found is None:
+                missing.setdefault(key, []).append(row)
+            else:
+                out[row] = found
+        firsts = np.asarray([rows[0] for rows in missing.values()], dtype=int)
+        for batch in self._batches(firsts, desc="ImageEncoder bottom"):
+            activations = _forward(keras, model, self._preprocessed(images, batch, rows_known=True))
+            for row, activation in zip(batch, activations):
+                cache.put(keys[row], activation)
+                out[missing[keys[row]]] = activation
+        return out
+
+    def _bottom_model(self, keras, layer):
+        """The backbone up to ``layer``'s output, built once per loaded model."""
+        loaded = self._loaded_model
+        if not isinstance(loaded["model"], keras.Model):
+            raise ValueError(
+                f"ImageEncoder: bottom needs a keras.Model backbone, but model is a "
+                f"{type(loaded['model']).__name__}; pass a backbone name or a keras.Model."
+            )
+        bottoms = loaded.setdefault("bottoms", {})
+        if layer not in bottoms:
+            model = loaded["model"]
+            try:
+                if isinstance(model, keras.Sequential):
+                    # a copied Sequential's layers keep the tensors of their
+                    # first call, which its graph no longer holds: restack them
+                    names = [each.name for each in model.layers]
+                    stack = model.layers[:names.index(layer) + 1]
+                    bottoms[layer] = keras.Sequential([keras.Input(model.inputs[0].shape[1:]), *stack])
+                else:
+                    bottoms[layer] = keras.Model(model.input, model.get_layer(layer).output)
+            except (ValueError, AttributeError) as exc:
+                raise ValueError(
+                    f"ImageEncoder: bottom: layer {layer!r} is not a layer of the backbone "
+                    f"with one output ({exc}); pass the name of one of its layers."
+                ) from exc
+        return bottoms[layer]
 
     def pixels(self, X):
         """X's images as the backbone takes them: decoded, RGB, resized to

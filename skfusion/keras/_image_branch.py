@@ -1,7 +1,11 @@
-"""An ImageEncoder as a trainable branch: a copy of its backbone whose top
-blocks train. Imports Keras only where a backbone is read or built."""
+"""An ImageEncoder as a trainable branch: the top of its backbone above a
+frozen bottom computed once per image, or a copy of the whole backbone.
+Imports Keras only where a backbone is read or built."""
 
+import inspect
 import re
+
+import numpy as np
 
 from ._protocol import KerasBranch
 
@@ -14,11 +18,26 @@ class ImageBranch(KerasBranch):
     model, its top ``trainable`` blocks training with the model.
 
     What :meth:`~skfusion.encoders.ImageEncoder.keras_branch` returns when
-    ``trainable`` is set. The model gets the images as preprocessed pixels
-    (:meth:`~skfusion.encoders.ImageEncoder.pixels`) and holds a copy of the
-    backbone with its weights, pooled as the encoder pools. A block is a
-    Keras application's named block (``conv5_block3``, ``block_16``,
-    ``block7a``); any other layer with weights is a block of its own.
+    ``trainable`` is set. A block is a Keras application's named block
+    (``conv5_block3``, ``block_16``, ``block7a``); any other layer with
+    weights is a block of its own.
+
+    With ``trainable=k`` smaller than the backbone's blocks, the backbone is
+    cut at the first layer of its top k blocks: the model gets, per image,
+    the activations there (:meth:`~skfusion.encoders.ImageEncoder.bottom`,
+    computed once per distinct image and kept within the encoder's
+    ``memory_budget``, in its ``cache`` beyond) and holds a copy of the
+    layers above only, so no epoch runs the frozen bottom again. The cut is
+    the one tensor that the layers from there on take from the layers
+    before; where there is not exactly one (a skip connection across, a
+    layer called twice), where the backbone is no functional or sequential
+    ``keras.Model``, with ``trainable=True`` or all the blocks, and with
+    ``augment`` (which changes the pixels below the bottom), the model gets
+    preprocessed pixels (:meth:`~skfusion.encoders.ImageEncoder.pixels`)
+    instead and holds a copy of the whole backbone, its bottom frozen and
+    computed again in every step. Either way it is pooled as the encoder
+    pools.
+
     Batch-normalisation layers stay frozen, hence in inference mode, as
     Keras' fine-tuning guide advises: small batches would wreck their
     statistics. The trainable weights learn at the model's learning rate
@@ -33,11 +52,15 @@ class ImageBranch(KerasBranch):
     ----------
     n_blocks_ : int
         Blocks of the backbone.
+
+    cut_ : str or None
+        The backbone layer whose output the model takes, or None where it
+        takes pixels.
     """
 
     def fit(self, X):
-        """Fit the encoder and check that its backbone has the blocks
-        ``trainable`` asks for.
+        """Fit the encoder, check that its backbone has the blocks
+        ``trainable`` asks for, and find the cut.
 
         Parameters
         ----------
@@ -48,18 +71,33 @@ class ImageBranch(KerasBranch):
         -------
         self : ImageBranch
         """
+        import keras
+
         encoder = self.encoder.fit(X)
-        blocks = backbone_blocks(encoder.backbone())
+        backbone = encoder.backbone()
+        blocks = backbone_blocks(backbone)
         if encoder.trainable is not True and int(encoder.trainable) > len(blocks):
             raise ValueError(
                 f"asks for trainable={int(encoder.trainable)} blocks, but its backbone has "
                 f"{len(blocks)}; use trainable<={len(blocks)}, or True to train all of it."
             )
+        if encoder.augment is True and "value_range" not in inspect.signature(
+                keras.layers.RandomContrast).parameters:
+            raise ValueError(
+                f"augment=True needs Keras 3.8 or later, whose RandomContrast keeps the "
+                f"preprocessed pixels' range (value_range), but this is Keras "
+                f"{keras.__version__}; upgrade Keras, or pass augment a list of layers."
+            )
         self.n_blocks_ = len(blocks)
+        top = self._top_blocks()
+        self.cut_ = None
+        if top < len(blocks) and not encoder.augment:
+            self.cut_ = bottom_cut(backbone, blocks[-top][0])
         return self
 
     def transform(self, X):
-        """The images as preprocessed float32 pixels.
+        """The model's input: each image's activations at the cut, or its
+        preprocessed pixels where there is none.
 
         Parameters
         ----------
@@ -68,13 +106,18 @@ class ImageBranch(KerasBranch):
 
         Returns
         -------
-        pixels : ndarray of shape (n_samples, height, width, 3), float32
+        inputs : ndarray of shape (n_samples, ...), float32
+            :meth:`~skfusion.encoders.ImageEncoder.bottom` at ``cut_``
+            (possibly a memory-mapped file), or
+            :meth:`~skfusion.encoders.ImageEncoder.pixels`.
         """
-        return self.encoder.pixels(X)
+        if self.cut_ is None:
+            return self.encoder.pixels(X)
+        return self.encoder.bottom(X, self.cut_)
 
     def build(self, name):
-        """The pixel input and the backbone copy, its top blocks trainable,
-        pooled.
+        """The branch's input and a copy of the backbone above it, its top
+        blocks trainable, pooled.
 
         Parameters
         ----------
@@ -92,25 +135,36 @@ class ImageBranch(KerasBranch):
         loaded = encoder.backbone()
         backbone = keras.models.clone_model(loaded)
         backbone.set_weights(loaded.get_weights())
-        backbone.name = f"{name}_backbone"  # a name of its own in the fused model
         blocks = backbone_blocks(backbone)
-        k = len(blocks) if encoder.trainable is True else int(encoder.trainable)
-        frozen = {id(layer) for block in blocks[:len(blocks) - k] for layer in block}
+        frozen = {id(layer) for block in blocks[:len(blocks) - self._top_blocks()] for layer in block}
         for layer in backbone.layers:
             # a call with training=False would not keep batch norms in
             # inference mode: the outer model's training flag overrides it
             if id(layer) in frozen or isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False
-        pixels = keras.Input(shape=(*encoder.image_size, 3), name=name)
-        features = backbone(pixels)
+        if self.cut_ is None:
+            backbone.name = f"{name}_backbone"  # a name of its own in the fused model
+            held = backbone
+            inputs = keras.Input(shape=(*encoder.image_size, 3), name=name)
+            pixels = inputs
+            for layer in augmentation(encoder, name):
+                pixels = layer(pixels)
+            features = backbone(pixels)
+        else:
+            # Keras builds a model from an inner tensor: the layers above it
+            # (outputs: a cloned Sequential has no ``output`` until called)
+            held = keras.Model(backbone.get_layer(self.cut_).output, backbone.outputs[0],
+                               name=f"{name}_backbone")
+            inputs = keras.Input(shape=held.inputs[0].shape[1:], name=name)
+            features = held(inputs)
         if len(features.shape) > 2:
             pool = keras.layers.GlobalAveragePooling2D if encoder.pooling == "avg" \
                 else keras.layers.GlobalMaxPooling2D
             features = pool(name=f"{name}_pooling")(features)
         rate = encoder.learning_rate_multiplier
         self.learning_rates_ = {} if rate == 1.0 else {
-            v.path: rate for v in backbone.trainable_weights}
-        return {name: pixels}, features
+            v.path: rate for v in held.trainable_weights}
+        return {name: inputs}, features
 
     def learning_rates(self):
         """Per trainable backbone weight, ``learning_rate_multiplier`` (none
@@ -121,6 +175,10 @@ class ImageBranch(KerasBranch):
         multipliers : dict of str to float
         """
         return dict(getattr(self, "learning_rates_", {}))
+
+    def _top_blocks(self):
+        trainable = self.encoder.trainable
+        return self.n_blocks_ if trainable is True else int(trainable)
 
 
 def backbone_blocks(model):
@@ -145,3 +203,58 @@ def backbone_blocks(model):
         else:
             groups.append((key, [layer]))
     return [layers for _, layers in groups]
+
+
+def bottom_cut(model, first):
+    """The name of the layer whose output is the one tensor that ``first``
+    and the layers after it (in the model's order) take from the layers
+    before, or None where there is not exactly one such tensor, or it is the
+    model's input."""
+    import keras
+
+    layers = list(model.layers)
+    start = next(i for i, layer in enumerate(layers) if layer is first)
+    if isinstance(model, keras.Sequential):
+        # a stack: the layer below. (A copied Sequential's layers keep the
+        # tensors of their first call, which its graph no longer holds.)
+        return layers[start - 1].name if start else None
+    below = {id(t): None for t in getattr(model, "inputs", None) or []}
+    for layer in layers[:start]:
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # never called, or called more than once
+            return None
+        below.update((id(t), layer if len(outputs) == 1 else None) for t in outputs)
+    crossing = {}
+    for layer in layers[start:]:
+        try:
+            inputs = keras.tree.flatten(layer.input)
+        except (AttributeError, ValueError):
+            return None
+        crossing.update((id(t), below[id(t)]) for t in inputs if id(t) in below)
+    if len(crossing) != 1:
+        return None
+    (layer,) = crossing.values()
+    return None if layer is None else layer.name
+
+
+def augmentation(encoder, name):
+    """Fresh copies of the preprocessing layers ``encoder.augment`` asks
+    for, named after the branch: their seeds, unless given, are drawn from
+    Python's ``random``, which a seeded fit seeds while it builds the model."""
+    import keras
+
+    if encoder.augment is True:
+        # the contrast is kept within the pixels' range after preprocessing
+        extremes = encoder.pixels([np.zeros((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)])
+        layers = [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.05),
+            keras.layers.RandomZoom((-0.1, 0.0)),
+            keras.layers.RandomContrast(0.2, value_range=(float(extremes.min()), float(extremes.max()))),
+        ]
+    else:
+        layers = [type(layer).from_config(layer.get_config()) for layer in encoder.augment or []]
+    for i, layer in enumerate(layers):
+        layer.name = f"{name}_augment{i}"
+    return layers
