@@ -21,12 +21,11 @@ from .datasets.clothing_reviews import (
 
 @dataclass
 class Row:
-    """One line of the table: a model, how it is built, and its CV results."""
+    """One line of a table: its scenario, its name and its model."""
 
     scenario: str
     name: str
     estimator: object
-    note: str = ""
 
 
 def _review_text(X):
