@@ -247,11 +247,12 @@ def augmentation(encoder, name):
     if encoder.augment is True:
         # the contrast is kept within the pixels' range after preprocessing
         extremes = encoder.pixels([np.zeros((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)])
+        value_range = (float(extremes.min()), float(extremes.max()))
         layers = [
             keras.layers.RandomFlip("horizontal"),
             keras.layers.RandomRotation(0.05),
             keras.layers.RandomZoom((-0.1, 0.0)),
-            keras.layers.RandomContrast(0.2, value_range=(float(extremes.min()), float(extremes.max()))),
+            keras.layers.RandomContrast(0.2, value_range=value_range),
         ]
     else:
         layers = [type(layer).from_config(layer.get_config()) for layer in encoder.augment or []]
