@@ -107,7 +107,7 @@ def checked_keras(action):
 def _register_skfusion_layers():
     """Import the modules of skfusion's Keras layers and loss, which
     registers them, so that ``safe_mode`` finds them."""
-    from ..keras import _layers  # noqa: F401
+    from ..keras import _fusion_layers, _layers  # noqa: F401
     from ..multitask import _layers as _multitask_layers  # noqa: F401
 
 

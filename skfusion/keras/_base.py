@@ -431,9 +431,10 @@ class BaseKerasEstimator(BaseEstimator):
     def _custom_objects(self):
         """Custom layers, losses ... the saved model needs to load: skfusion's
         own layers."""
+        from ._fusion_layers import CUSTOM_OBJECTS as FUSION_LAYERS
         from ._layers import CUSTOM_OBJECTS
 
-        return dict(CUSTOM_OBJECTS)
+        return {**CUSTOM_OBJECTS, **FUSION_LAYERS}
 
     def __getstate__(self):
         # the model travels as the bytes of a .keras archive: Keras' own

@@ -1,11 +1,16 @@
 """End-to-end multi-modal Keras models over ``(name, encoder, columns)``
 branches: each branch its own model input, fused inside the network."""
 
+from numbers import Integral
+
 from ..utils._modalities import ModalityInputMixin
-from ..utils._sklearn_compat import StrOptions
+from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import import_keras
 from ._branches import BranchesMixin, check_branches
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
+
+#: fusions that learn how to weigh the branches, each a layer of _fusion_layers
+LEARNED_FUSIONS = ("gated", "weighted", "attention")
 
 
 class _KerasFusion(ModalityInputMixin, BranchesMixin):
@@ -19,7 +24,10 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
 
     _fusion_constraints: dict = {
         "inputs": [list],
-        "fusion": [StrOptions({"concat", "shared"})],
+        "fusion": [StrOptions({"concat", "shared", *LEARNED_FUSIONS})],
+        "fusion_units": [Interval(Integral, 1, None, closed="left"), None],
+        "attention_heads": [Interval(Integral, 1, None, closed="left")],
+        "attention_layers": [Interval(Integral, 1, None, closed="left")],
     }
 
     def _check_params(self, keras):
@@ -37,6 +45,9 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
         inputs, outputs = self.branches_.build(keras, x)
         branches = list(outputs.values())
         hidden_layers = [int(u) for u in self.hidden_layers]
+        if self.fusion in LEARNED_FUSIONS:
+            fused = fuse(keras, branches, self)
+            return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
         if self.fusion == "shared":
             widths = self.n_branch_features_
             if len(set(widths.values())) > 1:
@@ -64,6 +75,27 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
         return tags
 
 
+def fuse(keras, branches, estimator):
+    """The branches' tensors fused by ``estimator.fusion``, one of
+    ``LEARNED_FUSIONS`` (or ``"concat"``), with its ``fusion_units``,
+    ``attention_heads`` and ``attention_layers``."""
+    if estimator.fusion == "concat":
+        return branches[0] if len(branches) == 1 else keras.layers.Concatenate(
+            name="fusion")(branches)
+    from ._fusion_layers import AttentionFusion, GatedFusion, WeightedFusion
+
+    units = estimator.fusion_units
+    if units is None:
+        units = min(128, max(int(b.shape[-1]) for b in branches))
+    if estimator.fusion == "gated":
+        return GatedFusion(units, name="fusion")(branches)
+    if estimator.fusion == "weighted":
+        return WeightedFusion(units, name="fusion")(branches)
+    return AttentionFusion(units, heads=estimator.attention_heads,
+                           layers=estimator.attention_layers,
+                           dropout=getattr(estimator, "dropout", 0.0), name="fusion")(branches)
+
+
 _FUSION_DOC = """
     inputs : list of (name, encoder, columns) triples
         The branches, written as a :class:`~sklearn.compose.ColumnTransformer`'s
@@ -81,12 +113,30 @@ _FUSION_DOC = """
         the trainable ones train with the rest. The encoders' parameters
         are searchable as ``<branch>__<param>``.
 
-    fusion : {"concat", "shared"}, default="concat"
-        How the branches meet: ``"concat"`` concatenates them before the
-        hidden layers; ``"shared"`` first applies one Dense layer, the same
-        weights for every branch, then concatenates (branches of one width
-        only). That shared layer takes the first entry of ``hidden_layers``
-        (without dropout); the other entries follow the concatenation.
+    fusion : {"concat", "shared", "gated", "weighted", "attention"}, \
+default="concat"
+        How the branches meet before the hidden layers: ``"concat"``
+        concatenates them; ``"shared"`` first applies one Dense layer, the
+        same weights for every branch, then concatenates (branches of one
+        width only; that layer takes the first entry of ``hidden_layers``,
+        without dropout, and the other entries follow). The learned
+        fusions project each branch to ``fusion_units``: ``"gated"`` sums
+        them through a sigmoid gate per branch and unit computed from all
+        branches (a gated multimodal unit, Arevalo et al. 2017);
+        ``"weighted"`` sums them with learned softmax weights, one per
+        branch; ``"attention"`` makes each a token (plus a learned modality
+        embedding), runs ``attention_layers`` transformer blocks of
+        ``attention_heads`` heads over the tokens and averages them.
+
+    fusion_units : int or None, default=None
+        Width of the learned fusions' projections and output; None: the
+        widest branch's, at most 128.
+
+    attention_heads : int, default=2
+        Heads of ``fusion="attention"``'s self-attention.
+
+    attention_layers : int, default=1
+        Transformer blocks of ``fusion="attention"``.
 """
 
 
@@ -173,6 +223,9 @@ verbose, **routed_params
         inputs,
         *,
         fusion="concat",
+        fusion_units=None,
+        attention_heads=2,
+        attention_layers=1,
         hidden_layers=(128,),
         activation="relu",
         dropout=0.0,
@@ -190,6 +243,9 @@ verbose, **routed_params
     ):
         self.inputs = inputs
         self.fusion = fusion
+        self.fusion_units = fusion_units
+        self.attention_heads = attention_heads
+        self.attention_layers = attention_layers
         super().__init__(
             hidden_layers, activation=activation, dropout=dropout, optimizer=optimizer,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
@@ -265,6 +321,9 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
         inputs,
         *,
         fusion="concat",
+        fusion_units=None,
+        attention_heads=2,
+        attention_layers=1,
         hidden_layers=(128,),
         activation="relu",
         dropout=0.0,
@@ -281,6 +340,9 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
     ):
         self.inputs = inputs
         self.fusion = fusion
+        self.fusion_units = fusion_units
+        self.attention_heads = attention_heads
+        self.attention_layers = attention_layers
         super().__init__(
             hidden_layers, activation=activation, dropout=dropout, optimizer=optimizer,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..keras._base import BaseKerasEstimator, import_keras
 from ..keras._branches import BranchesMixin, check_branches
+from ..keras._fusion import LEARNED_FUSIONS, fuse
 from ..utils._fitting import fit_rollback
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions, _num_samples
@@ -97,6 +98,16 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
 
     dropout : float, default=0.0
         Dropout rate after every hidden layer.
+
+    fusion : {"concat", "gated", "weighted", "attention"}, default="concat"
+        How the branches of ``inputs`` meet before the trunk, each after its
+        dense layer: concatenated, or through a learned fusion as in
+        :class:`~skfusion.keras.KerasFusionClassifier` (a gated multimodal
+        unit, a learned weighted sum, or a transformer over one token per
+        branch). Without ``inputs`` there is nothing to fuse.
+
+    fusion_units, attention_heads, attention_layers
+        As in :class:`~skfusion.keras.KerasFusionClassifier`.
 
     loss_weights : dict, "uncertainty" or None, default=None
         Weight of each task's loss in the sum that is trained: None for 1.0
@@ -206,6 +217,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         "shared_layers": [tuple, list],
         "task_layers": [tuple, list],
         "dropout": [Interval(Real, 0.0, 1.0, closed="left")],
+        "fusion": [StrOptions({"concat", *LEARNED_FUSIONS})],
+        "fusion_units": [Interval(Integral, 1, None, closed="left"), None],
+        "attention_heads": [Interval(Integral, 1, None, closed="left")],
+        "attention_layers": [Interval(Integral, 1, None, closed="left")],
         "loss_weights": [dict, StrOptions({"uncertainty"}), None],
     }
 
@@ -217,6 +232,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         shared_layers=(128, 64),
         task_layers=(),
         dropout=0.0,
+        fusion="concat",
+        fusion_units=None,
+        attention_heads=2,
+        attention_layers=1,
         loss_weights=None,
         optimizer="adam",
         learning_rate=1e-3,
@@ -233,6 +252,10 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         self.shared_layers = shared_layers
         self.task_layers = task_layers
         self.dropout = dropout
+        self.fusion = fusion
+        self.fusion_units = fusion_units
+        self.attention_heads = attention_heads
+        self.attention_layers = attention_layers
         self.loss_weights = loss_weights
         self.optimizer = optimizer
         self.learning_rate = learning_rate
@@ -363,7 +386,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
             for (name, output), key in zip(outputs.items(), self.branches_.keys):
                 encoded[name] = dense_stack(output, width, key)
             parts = list(encoded.values())
-            h = parts[0] if len(parts) == 1 else layers.Concatenate(name="fusion")(parts)
+            h = fuse(keras, parts, self)
         else:
             inputs = h = keras.Input(shape=(x.shape[1],), name="features")
         trunk = dense_stack(h, self.shared_layers, "shared")
