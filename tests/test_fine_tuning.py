@@ -381,3 +381,22 @@ def test_image_branch_keeps_batch_norm_statistics(photos):
     assert not np.array_equal(conv.get_weights()[0], backbone.get_layer("conv").get_weights()[0])
     for got, pretrained in zip(bn.get_weights(), original.get_weights()):
         assert_array_equal(got, pretrained)
+
+
+@pytest.mark.parametrize("trainable", [1, True])
+def test_a_trainable_text_branch_with_missing_texts(bert, data, trainable):
+    """missing="learned": rows without text enter the tower as one zero
+    token (ids or states) that the missing embedding replaces; the
+    encoder never sees them, and they predict as among the others."""
+    X, y = data
+    X = X.copy()
+    X.loc[X.index[:10], "text"] = None
+    reg = KerasFusionRegressor(
+        [("text", encoder(bert, trainable=trainable), "text"), ("age", "passthrough", ["age"])],
+        missing="learned", modality_dropout=0.2, hidden_layers=(8,), epochs=2, batch_size=16,
+        learning_rate=1e-2, random_state=0).fit(X, y)
+    pred = reg.predict(X)
+    assert np.isfinite(pred).all()
+    np.testing.assert_allclose(reg.predict(X.iloc[[0, 50]]), pred[[0, 50]], rtol=1e-5)
+    assert reg.predict(X.iloc[:10]).shape == (10,)  # no text at all among them
+    assert reg.model_.get_layer("branch0_text_missing").get_weights()[0].any()

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._columns import check_columns_present, check_X, resolve_columns
+from ..utils._columns import check_columns_present, check_X, present_mask, resolve_columns, take_rows
 from ._base import layer_tag
 from ._protocol import KerasBranch
 from ._sequences import TokenSequences
@@ -97,16 +97,20 @@ class Branches:
         Learning-rate multipliers by variable path, after ``build``.
     """
 
-    def __init__(self, owner, inputs):
+    def __init__(self, owner, inputs, *, missing="error", modality_dropout=0.0):
         self.owner = owner
         self.inputs = [tuple(b) for b in check_branches(owner, inputs)]
         self.names = [name for name, _, _ in self.inputs]
         self.keys = [layer_tag(f"branch{i}", name) for i, name in enumerate(self.names)]
+        self.missing = missing
+        self.modality_dropout = modality_dropout
         self.named_encoders = Bunch()
         self.trainable = {}
         self.widths = {}
         self.learning_rates = {}
         self.columns = None
+        # per branch, with missing="learned": the input of a missing row
+        self.placeholders = {}
 
     @property
     def trains(self):
@@ -117,9 +121,12 @@ class Branches:
         """Resolve each branch's columns of X, fit its encoder there, and
         return the model's inputs by input name."""
         self.columns = [resolve_columns(self.owner, b, X, kind="branch") for b in self.inputs]
+        parts, present = self._parts(X, select, "fit")
         x = {}
-        for (name, encoder, _), columns, key in zip(self.inputs, self.columns, self.keys):
-            part = select(X, name, columns)
+        for (name, encoder, _), key in zip(self.inputs, self.keys):
+            part, rows = parts[name], present[name]
+            if rows is not None:
+                part = take_rows(part, rows)
             branch = None
             if not _passthrough(encoder):
                 encoder = clone(encoder)
@@ -135,41 +142,94 @@ class Branches:
                 self._call(name, branch.fit, part)
                 self.trainable[name] = branch
                 self.named_encoders[name] = branch.encoder
-                x[key] = self._trainable_input(name, branch, part)
-                continue
-            if _passthrough(encoder):
-                block = part
+                block = self._trainable_input(name, branch, part)
             else:
-                block = self._call(name, encoder.fit_transform, part)
-                self.named_encoders[name] = encoder
-            x[key] = self._frozen_input(name, block, "fit")
-            self.widths[name] = x[key].shape[1]
+                if _passthrough(encoder):
+                    block = part
+                else:
+                    block = self._call(name, encoder.fit_transform, part)
+                    self.named_encoders[name] = encoder
+                block = self._frozen_input(name, block, "fit")
+                self.widths[name] = block.shape[1]
+            self._add_input(x, name, key, block, rows)
         return x
+
+    def transform(self, X, select):
+        """The model's inputs for the rows of X, by input name."""
+        self.check_columns(X)
+        parts, present = self._parts(X, select, "predict")
+        x = {}
+        for (name, encoder, _), key in zip(self.inputs, self.keys):
+            part, rows = parts[name], present[name]
+            if rows is not None:
+                part = take_rows(part, rows)
+            self._add_input(x, name, key, self._encode(name, encoder, part, rows), rows)
+        return x
+
+    def _parts(self, X, select, when):
+        """Each branch's columns of X and, with ``missing="learned"``, the
+        rows where the branch has a value (None: all of them); a clear error
+        for a row without any branch, or a branch without any row at fit."""
+        parts = {name: select(X, name, columns)
+                 for (name, _, _), columns in zip(self.inputs, self.columns)}
+        if self.missing != "learned":
+            return parts, dict.fromkeys(parts)
+        present = {name: present_mask(part) for name, part in parts.items()}
+        if when == "fit":
+            empty = [name for name, rows in present.items() if not rows.any()]
+            if empty:
+                raise ValueError(
+                    f"{self.owner}: branch(es) {empty} have no value in any training row; "
+                    "a missing embedding needs rows with the modality to learn beside."
+                )
+        nowhere = np.flatnonzero(~np.any(list(present.values()), axis=0))
+        if nowhere.size:
+            raise ValueError(
+                f"{self.owner}: {nowhere.size} row(s) of X at {when} time (rows "
+                f"{nowhere[:10].tolist()}{' ...' if nowhere.size > 10 else ''}) have no value "
+                f"in any branch ({self.names}); a row needs at least one modality. Drop those "
+                "rows, or impute one of their branches."
+            )
+        return parts, {name: None if rows.all() else rows for name, rows in present.items()}
+
+    def _add_input(self, x, name, key, block, rows):
+        """The branch's block as model input ``key`` (its missing rows
+        filled with a placeholder) and, with ``missing="learned"``, which
+        rows have the modality as input ``key + "_present"``."""
+        if self.missing != "learned":
+            x[key] = block
+            return
+        if block is not None and name not in self.placeholders:
+            self.placeholders[name] = (_placeholder(block), isinstance(block, TokenSequences),
+                                       getattr(block, "limit", None))
+        n = len(block) if rows is None else len(rows)
+        if rows is not None:
+            block = _fill_missing(block, rows, *self.placeholders[name])
+        x[key] = block
+        x[f"{key}_present"] = (np.ones(n) if rows is None else rows).astype(np.float32)[:, None]
+
+    def _encode(self, name, encoder, part, rows):
+        """A fitted branch's input for ``part`` (its present rows), None when
+        no row has the modality."""
+        if rows is not None and not rows.any():
+            return None
+        if name in self.trainable:
+            return self._trainable_input(name, self.trainable[name], part)
+        block = part if _passthrough(encoder) else self._call(
+            name, self.named_encoders[name].transform, part)
+        block = self._frozen_input(name, block, "predict")
+        if block.shape[1] != self.widths[name]:
+            raise ValueError(
+                f"{self.owner}: branch {name!r} gives {block.shape[1]} features at "
+                f"predict time, not {self.widths[name]} as in fit; its encoder changes "
+                "its output width between fit and transform."
+            )
+        return block
 
     def check_columns(self, X):
         """A clear error naming the branch whose fitted columns X lacks."""
         for (name, _, _), columns in zip(self.inputs, self.columns):
             check_columns_present(self.owner, f"branch {name!r}", columns, X, when="predict")
-
-    def transform(self, X, select):
-        """The model's inputs for the rows of X, by input name."""
-        self.check_columns(X)
-        x = {}
-        for (name, encoder, _), columns, key in zip(self.inputs, self.columns, self.keys):
-            part = select(X, name, columns)
-            if name in self.trainable:
-                x[key] = self._trainable_input(name, self.trainable[name], part)
-                continue
-            block = part if _passthrough(encoder) else self._call(
-                name, self.named_encoders[name].transform, part)
-            x[key] = self._frozen_input(name, block, "predict")
-            if x[key].shape[1] != self.widths[name]:
-                raise ValueError(
-                    f"{self.owner}: branch {name!r} gives {x[key].shape[1]} features at "
-                    f"predict time, not {self.widths[name]} as in fit; its encoder changes "
-                    "its output width between fit and transform."
-                )
-        return x
 
     def check_unchanged(self, inputs):
         """A clear error when ``inputs`` no longer has the fitted branches (a
@@ -210,6 +270,13 @@ class Branches:
             outputs[name] = output
             self.widths[name] = int(output.shape[-1])
             self.learning_rates.update(branch.learning_rates())
+        if self.missing == "learned":
+            from ._fusion_layers import MissingModality
+
+            for name, key in zip(self.names, self.keys):
+                inputs[f"{key}_present"] = present = keras.Input(shape=(1,), name=f"{key}_present")
+                outputs[name] = MissingModality(self.modality_dropout, name=f"{key}_missing")(
+                    [outputs[name], present])
         return inputs, outputs
 
     def _trainable_input(self, name, branch, part):
@@ -267,6 +334,29 @@ class Branches:
             raise named from exc
 
 
+def _placeholder(block):
+    """What a missing row of a branch gets as input, which the missing
+    embedding replaces in the model: zeros of one row (one zero token of
+    a TokenSequences)."""
+    first = block.arrays[0] if isinstance(block, TokenSequences) else block[0]
+    shape = first.shape[1:] if isinstance(block, TokenSequences) else first.shape
+    return np.zeros((1, *shape) if isinstance(block, TokenSequences) else shape, dtype=first.dtype)
+
+
+def _fill_missing(block, rows, placeholder, sequences, limit):
+    """A block of the present rows (None: there are none) spread over all
+    rows, each missing row the placeholder."""
+    if sequences:
+        arrays = [placeholder] * len(rows)
+        for row, array in zip(np.flatnonzero(rows), [] if block is None else block.arrays):
+            arrays[row] = array
+        return TokenSequences(arrays, limit)
+    full = np.zeros((len(rows), *placeholder.shape), dtype=placeholder.dtype)
+    if block is not None:
+        full[rows] = block
+    return full
+
+
 class BranchesMixin:
     """What an estimator with ``inputs`` branches has: X through its
     ``branches_`` (``_branch_inputs``), the branches' nested parameters, as
@@ -283,7 +373,8 @@ class BranchesMixin:
             check_is_fitted(self, "branches_")
         X = check_X(owner, X)
         if reset:
-            self.branches_ = Branches(owner, self.inputs)
+            self.branches_ = Branches(owner, self.inputs, missing=self.missing,
+                                      modality_dropout=self.modality_dropout)
         else:
             # a branch's missing column, named, before scikit-learn's generic check
             self.branches_.check_columns(X)

@@ -1,7 +1,7 @@
 """End-to-end multi-modal Keras models over ``(name, encoder, columns)``
 branches: each branch its own model input, fused inside the network."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
@@ -28,6 +28,8 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
         "fusion_units": [Interval(Integral, 1, None, closed="left"), None],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "attention_layers": [Interval(Integral, 1, None, closed="left")],
+        "missing": [StrOptions({"error", "learned"})],
+        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     def _check_params(self, keras):
@@ -137,6 +139,21 @@ default="concat"
 
     attention_layers : int, default=1
         Transformer blocks of ``fusion="attention"``.
+
+    missing : {"error", "learned"}, default="error"
+        What a row without a branch's input gets (a None/NaN text or
+        image, every column of the branch NaN): ``"error"`` leaves it to
+        the branch's encoder, which refuses it; ``"learned"`` gives the
+        branch a learned "missing" embedding for that row instead of its
+        features (its encoder never sees the row), so the rows that lack a
+        modality are fitted and predicted. A row with no branch at all is
+        an error either way.
+
+    modality_dropout : float, default=0.0
+        With ``missing="learned"``, the probability of dropping a branch of
+        a training row (its missing embedding stands in; seeded by
+        ``random_state``), so that the model learns to predict without it.
+        Never at predict time.
 """
 
 
@@ -226,6 +243,8 @@ verbose, **routed_params
         fusion_units=None,
         attention_heads=2,
         attention_layers=1,
+        missing="error",
+        modality_dropout=0.0,
         hidden_layers=(128,),
         activation="relu",
         dropout=0.0,
@@ -246,6 +265,8 @@ verbose, **routed_params
         self.fusion_units = fusion_units
         self.attention_heads = attention_heads
         self.attention_layers = attention_layers
+        self.missing = missing
+        self.modality_dropout = modality_dropout
         super().__init__(
             hidden_layers, activation=activation, dropout=dropout, optimizer=optimizer,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,
@@ -324,6 +345,8 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
         fusion_units=None,
         attention_heads=2,
         attention_layers=1,
+        missing="error",
+        modality_dropout=0.0,
         hidden_layers=(128,),
         activation="relu",
         dropout=0.0,
@@ -343,6 +366,8 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
         self.fusion_units = fusion_units
         self.attention_heads = attention_heads
         self.attention_layers = attention_layers
+        self.missing = missing
+        self.modality_dropout = modality_dropout
         super().__init__(
             hidden_layers, activation=activation, dropout=dropout, optimizer=optimizer,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size,

@@ -184,5 +184,59 @@ class AttentionFusion(_Projections):
                 "dropout": self.dropout}
 
 
+
+
+@keras.saving.register_keras_serializable(package="skfusion")
+class MissingModality(keras.layers.Layer):
+    """A branch's features, or a learned "missing" embedding for the rows
+    where the branch has no input; with ``rate``, whole branches are
+    dropped at random while training (modality dropout), so that the model
+    learns to predict without them.
+
+    Called on ``[features, present]``: the branch's ``(batch, width)``
+    features and a ``(batch, 1)`` float, 1 where the row has the modality.
+
+    Parameters
+    ----------
+    rate : float, default=0.0
+        Probability of dropping the branch of a row while training.
+
+    seed : int or None, default=None
+        Seed of the dropout draws (None: drawn from Python's ``random``,
+        which a seeded fit seeds).
+
+    **kwargs
+        Passed to ``keras.layers.Layer``.
+    """
+
+    def __init__(self, rate=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = float(rate)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def build(self, input_shape):
+        self.embedding = self.add_weight(shape=(int(input_shape[0][-1]),), initializer="zeros",
+                                         name="missing_embedding")
+
+    def call(self, inputs, training=None):
+        features, present = inputs
+        present = ops.cast(present > 0.5, features.dtype)
+        if training and self.rate > 0:
+            keep = keras.random.uniform(ops.shape(present), seed=self.seed_generator) >= self.rate
+            present = present * ops.cast(keep, features.dtype)
+        # a where, not a blend: a missing row's placeholder features never
+        # reach the output nor its gradient
+        embedding = ops.broadcast_to(ops.expand_dims(self.embedding, 0), ops.shape(features))
+        return ops.where(present > 0.5, features, embedding)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
 #: the fusion layers, by class name
-CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GatedFusion, WeightedFusion, AttentionFusion)}
+CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GatedFusion, WeightedFusion, AttentionFusion,
+                                                MissingModality)}

@@ -106,8 +106,11 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         unit, a learned weighted sum, or a transformer over one token per
         branch). Without ``inputs`` there is nothing to fuse.
 
-    fusion_units, attention_heads, attention_layers
-        As in :class:`~skfusion.keras.KerasFusionClassifier`.
+    fusion_units, attention_heads, attention_layers, missing, modality_dropout
+        As in :class:`~skfusion.keras.KerasFusionClassifier`: with
+        ``missing="learned"``, a row without a branch's input gets that
+        branch's learned missing embedding (before the branch's dense
+        layer), and ``modality_dropout`` drops branches while training.
 
     loss_weights : dict, "uncertainty" or None, default=None
         Weight of each task's loss in the sum that is trained: None for 1.0
@@ -221,6 +224,8 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         "fusion_units": [Interval(Integral, 1, None, closed="left"), None],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "attention_layers": [Interval(Integral, 1, None, closed="left")],
+        "missing": [StrOptions({"error", "learned"})],
+        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
         "loss_weights": [dict, StrOptions({"uncertainty"}), None],
     }
 
@@ -236,6 +241,8 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         fusion_units=None,
         attention_heads=2,
         attention_layers=1,
+        missing="error",
+        modality_dropout=0.0,
         loss_weights=None,
         optimizer="adam",
         learning_rate=1e-3,
@@ -256,6 +263,8 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         self.fusion_units = fusion_units
         self.attention_heads = attention_heads
         self.attention_layers = attention_layers
+        self.missing = missing
+        self.modality_dropout = modality_dropout
         self.loss_weights = loss_weights
         self.optimizer = optimizer
         self.learning_rate = learning_rate
