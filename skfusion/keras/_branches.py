@@ -13,7 +13,8 @@ from sklearn.base import clone
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._columns import check_columns_present, check_X, present_mask, resolve_columns, take_rows
+from ..utils._columns import (check_columns_present, check_X, present_mask, resolve_columns,
+                              take_rows)
 from ._base import layer_tag
 from ._protocol import KerasBranch
 from ._sequences import TokenSequences
@@ -33,11 +34,12 @@ def check_branches(owner, inputs):
     with unique names and transformers (or ``"passthrough"``) as encoders,
     or a clear error."""
     if isinstance(inputs, dict):
+        triples = [(name, spec[1], spec[0]) if isinstance(spec, tuple) and len(spec) > 1
+                   else (name, "...", spec) for name, spec in inputs.items()]
         raise TypeError(
             f"{owner}: inputs is a dict; the {{branch: (columns, encoder)}} spelling was "
             "removed. Write a list of (name, encoder, columns) triples, as in a "
-            "ColumnTransformer: "
-            f"{[(name, spec[1], spec[0]) if isinstance(spec, tuple) and len(spec) > 1 else (name, '...', spec) for name, spec in inputs.items()]!r}."
+            f"ColumnTransformer: {triples!r}."
         )
     if not inputs or not _is_triples(inputs):
         raise ValueError(
@@ -258,7 +260,8 @@ class Branches:
                 raise ValueError(
                     f"{self.owner}: branch {name!r}: {type(branch).__name__}.build({key!r}) "
                     f"must return ({{input name: keras.Input}}, output) with inputs named "
-                    f"{sorted(expected)}; got inputs {sorted(made) if isinstance(made, dict) else made!r}."
+                    f"{sorted(expected)}; got inputs "
+                    f"{sorted(made) if isinstance(made, dict) else made!r}."
                 )
             if len(output.shape) != 2:
                 raise ValueError(
