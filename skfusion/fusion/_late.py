@@ -48,6 +48,7 @@ class _BaseLateFusion(_BaseMemberFusion):
                                  multilabel=target.multilabel)
         if not auto:
             self.weights_ = weights / weights.sum()
+            self.weight_selection_ = {"method": "given"}
             return self
         method = self._fused_method()
         blocks, available = oof_blocks(
@@ -55,7 +56,7 @@ class _BaseLateFusion(_BaseMemberFusion):
             multilabel=target.multilabel,
         )
         sample_weight = data.routed[data.members[0].name]["fit"].get("sample_weight")
-        self.weights_ = learned_weights(
+        self.weights_, self.weight_selection_ = learned_weights(
             owner, target, self._score_array(blocks), available, target.y_,
             sample_weight, fuse=self._fuse, scoring=self.scoring,
             hard=self._fused_method() == "predict",

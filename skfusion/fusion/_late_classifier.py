@@ -51,9 +51,8 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         weight per entry of ``estimators`` (dropped ones included); a dict
         maps member names to weights (members it omits weigh 1); ``"auto"``
         learns them from out-of-fold member predictions (folds from ``cv``)
-        for ``scoring``, never ending worse than equal weights on those
-        predictions. With ``memory`` a refit for new weights refits no
-        member.
+        for ``scoring`` (see ``weight_selection_``). With ``memory`` a refit
+        for new weights refits no member.
 
     voting : {"soft", "hard"}, default="soft"
         ``"soft"`` fuses predicted probabilities with ``combiner``;
@@ -75,9 +74,17 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         simplex. A scorer name or callable, as in
         :func:`~sklearn.model_selection.cross_val_score`: smooth ones
         (``"neg_log_loss"``, ``"neg_brier_score"``) are optimised over the
-        simplex, any other (``"f1_macro"``, ``"roc_auc"``, ...) by greedy
-        ensemble selection with replacement (Caruana et al., 2004). Like
-        ``cv``, checked in ``fit`` whatever ``weights`` is.
+        simplex, any other (``"f1_macro"``, ``"roc_auc"``, ...) by bagged
+        greedy ensemble selection (Caruana et al., 2004, 2006): selection
+        with replacement, from the best member alone, on each of 20
+        bootstrap samples of the out-of-fold rows (within each class), the
+        bags' weights averaged; the average is kept only when the bags'
+        weights beat equal weights on the rows each bag left out, by at
+        least two standard errors on the mean, and equal weights are used
+        otherwise: selecting on the out-of-fold predictions alone overfits
+        them and loses to equal weights on new data. The bootstrap is
+        seeded, so a fit is repeatable. Like ``cv``, checked in ``fit``
+        whatever ``weights`` is.
 
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that learn ``weights="auto"``;
@@ -127,6 +134,15 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
 
     weights_ : ndarray of shape (n_fitted_members,)
         The weights used, aligned with ``estimators_`` and summing to one.
+
+    weight_selection_ : dict
+        How ``weights_`` came about: ``{"method": "given"}`` for the user's
+        weights, ``{"method": "simplex"}`` for a smooth loss; for bagged
+        ensemble selection, ``method``, ``n_bags``, ``bag_weights`` (one row
+        per bag), ``gain`` (the mean out-of-bag gain of the bags' weights
+        over equal weights, in the scorer's units), ``gain_se`` (its
+        standard error) and ``fallback`` (True when that gain was too small
+        and equal weights are used).
 
     le_ : :class:`~sklearn.preprocessing.LabelEncoder` or None
         Encodes the labels the members are fitted on; None for multi-label y.

@@ -40,7 +40,8 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         error over the simplex; smooth scorers (``"r2"``,
         ``"neg_mean_squared_error"``, ``"neg_root_mean_squared_error"``) are
         optimised over the simplex, any other (``"neg_mean_absolute_error"``,
-        ...) by greedy ensemble selection with replacement.
+        ...) by bagged greedy ensemble selection with the fallback to equal
+        weights that :class:`LateFusionClassifier` describes.
 
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that learn ``weights="auto"``.
@@ -68,6 +69,9 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
 
     weights_ : ndarray of shape (n_fitted_members,)
         The weights used, summing to one.
+
+    weight_selection_ : dict
+        How ``weights_`` came about, as in :class:`LateFusionClassifier`.
 
     n_outputs_ : int
         Number of columns of y: 1 for a 1-D y.

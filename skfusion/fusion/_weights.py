@@ -1,7 +1,7 @@
 """Weights: the user's weights checked against the members (late fusion's
 ``weights``, early fusion's ``block_weights``), and weights learned from
-out-of-fold predictions, on the simplex for a smooth loss or by greedy
-ensemble selection for any other metric."""
+out-of-fold predictions, on the simplex for a smooth loss or by bagged
+greedy ensemble selection for any other metric."""
 
 import numpy as np
 from scipy.optimize import minimize
@@ -14,6 +14,15 @@ SMOOTH_SCORERS = frozenset({
     "neg_root_mean_squared_error",
     "r2",
 })
+
+#: bootstrap bags of the out-of-fold rows that ensemble selection runs on
+N_BAGS = 20
+#: rounds of greedy selection in each bag (weights are multiples of 1/N_ROUNDS
+#: or coarser in a bag, finer once averaged over the bags)
+N_ROUNDS = 25
+#: the learned weights are kept only when their mean out-of-bag gain over
+#: equal weights is at least this many standard errors above zero
+MIN_GAIN_SE = 2.0
 
 
 def resolve_weights(owner, weights, names, *, param, kind, active=None,
@@ -117,22 +126,22 @@ def simplex_weights(loss, n_members):
     return weights / weights.sum()
 
 
-def ensemble_selection(score, n_members, *, n_iter=50):
+def ensemble_selection(score, n_members, *, n_iter=N_ROUNDS):
     """Greedy ensemble selection with replacement (Caruana et al., 2004).
 
-    Starting from an empty ensemble, each round adds the member (again, if
-    it is already in) whose addition scores best; a member's weight is the
-    share of rounds that picked it. The best ensemble along the way is
-    kept, and equal weights win when they score at least as well, so the
-    result is never worse than equal weights nor than the best single
-    member on the predictions it was selected on.
+    The first round takes the best member alone; each further round adds
+    the member (again, if it is already in) whose addition scores best; a
+    member's weight is the share of rounds that picked it. The best
+    ensemble along the way is kept, and equal weights win when they score
+    at least as well, so the result is never worse than equal weights nor
+    than the best single member on the predictions it was selected on.
 
     Parameters
     ----------
     score : callable
         Maps weights summing to one to a score, greater is better.
     n_members : int
-    n_iter : int, default=50
+    n_iter : int, default=N_ROUNDS
         Rounds of selection.
 
     Returns
@@ -156,6 +165,77 @@ def ensemble_selection(score, n_members, *, n_iter=50):
     return best_weights
 
 
+def bagged_selection(score, n_members, n_rows, *, strata=None, n_bags=N_BAGS,
+                     n_iter=N_ROUNDS, min_gain_se=MIN_GAIN_SE, random_state=0):
+    """Ensemble selection bagged over bootstrap samples of the rows, kept
+    only when it beats equal weights out of bag (Caruana et al., 2004 and
+    2006: selection on the out-of-fold predictions alone overfits them).
+
+    Each bag draws ``n_rows`` rows with replacement (within each stratum,
+    so every class keeps its share), runs :func:`ensemble_selection` on
+    them, and scores the weights it chose against equal weights on the rows
+    it did not draw. The result is the bags' mean weights when the mean of
+    those out-of-bag gains is positive and at least ``min_gain_se``
+    standard errors above zero; otherwise equal weights (the fallback).
+    The bags overlap, so the standard error is a lower bound and the test
+    leans towards keeping: the bags' mean is what is kept, and it is
+    steadier than any one bag's weights.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(weights, rows)``: the score of the fusion with ``weights``
+        on those rows (indices, repeats allowed), greater is better.
+    n_members, n_rows : int
+    strata : ndarray of shape (n_rows,), default=None
+        Class codes to bootstrap within; None draws from all rows.
+    n_bags, n_iter : int
+        Bootstrap bags, and rounds of selection in each.
+    min_gain_se : float
+        Standard errors the mean out-of-bag gain must clear.
+    random_state : int
+        Seeds the bootstrap, so the same predictions give the same weights.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_members,), summing to one
+    selection : dict
+        ``method`` ("bagged ensemble selection"), ``n_bags``, ``gain`` (the
+        mean out-of-bag gain over equal weights), ``gain_se`` (its standard
+        error), ``bag_weights`` (one row per bag) and ``fallback`` (True
+        when equal weights were kept).
+    """
+    equal = np.full(n_members, 1.0 / n_members)
+    rng = np.random.default_rng(random_state)
+    everything = np.arange(n_rows)
+    groups = [everything] if strata is None else [
+        np.flatnonzero(strata == s) for s in np.unique(strata)
+    ]
+    bag_weights, gains = [], []
+    for _ in range(n_bags if n_members > 1 else 0):
+        rows = np.concatenate([rng.choice(g, size=g.size) for g in groups])
+        bag = ensemble_selection(lambda w: score(w, rows), n_members, n_iter=n_iter)
+        bag_weights.append(bag)
+        left_out = np.setdiff1d(everything, rows)
+        if left_out.size and (strata is None or np.all(
+                np.isin(np.unique(strata[rows]), strata[left_out]))):
+            gains.append(score(bag, left_out) - score(equal, left_out))
+    gains = np.asarray(gains, dtype=float)
+    gain = float(gains.mean()) if gains.size else 0.0
+    gain_se = float(gains.std(ddof=1) / np.sqrt(gains.size)) if gains.size > 1 else np.inf
+    fallback = not (gain > 0 and gain >= min_gain_se * gain_se)
+    weights = equal if fallback else np.mean(bag_weights, axis=0)
+    selection = {
+        "method": "bagged ensemble selection",
+        "n_bags": len(bag_weights),
+        "gain": gain,
+        "gain_se": gain_se,
+        "bag_weights": np.array(bag_weights).reshape(-1, n_members),
+        "fallback": fallback,
+    }
+    return weights, selection
+
+
 def learned_weights(owner, target, scores, available, y, sample_weight, *,
                     fuse, scoring, hard=False):
     """Weights learned from out-of-fold ``scores`` ``(n_members, n_samples,
@@ -164,7 +244,14 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
     ``scoring=None`` minimises the target's own loss (log loss, the Brier
     score of hard votes, squared error) on the simplex; a scorer name in
     :data:`SMOOTH_SCORERS` is maximised on the simplex; any other scorer by
-    :func:`ensemble_selection`. ``fuse(scores, row_weights)`` fuses.
+    :func:`bagged_selection`. ``fuse(scores, row_weights)`` fuses.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_members,), summing to one
+    selection : dict
+        How they were found: ``{"method": "simplex"}``, or what
+        :func:`bagged_selection` reports.
     """
     from sklearn.metrics import get_scorer
 
@@ -174,6 +261,7 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight)[seen]
     n_members = len(scores)
+    simplex = {"method": "simplex"}
 
     def fused(w):
         return fuse(scores, row_weights(w, available))
@@ -181,7 +269,7 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
     if scoring is None:
         return simplex_weights(
             lambda w: target.loss(fused(w), y_seen, sample_weight, hard=hard), n_members
-        )
+        ), simplex
     predictions = _Predictions(target)
     scorer = get_scorer(scoring)
     response = getattr(scorer, "_response_method", "predict")
@@ -193,16 +281,24 @@ def learned_weights(owner, target, scores, available, y, sample_weight, *,
             "labels such as 'f1_macro'."
         )
     y_user = target.user_y(y_seen)
-    index = np.arange(len(y_seen)).reshape(-1, 1)
-    params = {} if sample_weight is None else {"sample_weight": sample_weight}
-
-    def score(w):
-        predictions.fused_ = fused(w)
-        return scorer(predictions, index, y_user, **params)
 
     if isinstance(scoring, str) and scoring in SMOOTH_SCORERS:
-        return simplex_weights(lambda w: -score(w), n_members)
-    return ensemble_selection(score, n_members)
+        index = np.arange(len(y_seen)).reshape(-1, 1)
+        params = {} if sample_weight is None else {"sample_weight": sample_weight}
+
+        def score(w):
+            predictions.fused_ = fused(w)
+            return scorer(predictions, index, y_user, **params)
+
+        return simplex_weights(lambda w: -score(w), n_members), simplex
+
+    def score_rows(w, rows):
+        predictions.fused_ = fuse(scores[:, rows], row_weights(w, available[:, rows]))
+        params = {} if sample_weight is None else {"sample_weight": sample_weight[rows]}
+        return scorer(predictions, rows.reshape(-1, 1), y_user[rows], **params)
+
+    strata = y_seen if target.classes_ is not None and not target.multilabel else None
+    return bagged_selection(score_rows, n_members, len(y_seen), strata=strata)
 
 
 def row_weights(weights, available):
