@@ -400,3 +400,68 @@ def test_a_trainable_text_branch_with_missing_texts(bert, data, trainable):
     np.testing.assert_allclose(reg.predict(X.iloc[[0, 50]]), pred[[0, 50]], rtol=1e-5)
     assert reg.predict(X.iloc[:10]).shape == (10,)  # no text at all among them
     assert reg.model_.get_layer("branch0_text_missing").get_weights()[0].any()
+
+
+@pytest.mark.parametrize("trainable", [1, True])
+def test_token_attention_attends_over_every_token(bert, data, trainable):
+    """token_attention=True: the text branch enters fusion="attention" as its
+    top layer's token states, padding masked out; a row predicts the same
+    alone (no padding) as among longer rows, and the model pickles."""
+    X, y = data
+    reg = KerasFusionRegressor(
+        [("text", encoder(bert, trainable=trainable), "text"), ("age", "passthrough", ["age"])],
+        fusion="attention", token_attention=True, fusion_units=8, hidden_layers=(8,),
+        epochs=4, batch_size=16, learning_rate=1e-2, random_state=0).fit(X, y)
+    names = [layer.name for layer in reg.model_.layers]
+    assert type(reg.model_.get_layer("fusion")).__name__ == "TokenAttentionFusion"
+    assert "branch0_text_pooling" not in names
+    pred = reg.predict(X)
+    lengths = X["text"].str.split().str.len()
+    shortest = int(lengths.idxmin())
+    assert lengths.max() > lengths[shortest]
+    assert_allclose(reg.predict(X.iloc[[shortest]]), pred[[shortest]], rtol=1e-4, atol=1e-5)
+    assert_allclose(pickle.loads(pickle.dumps(reg)).predict(X), pred, rtol=1e-6)
+    # it trains, and what it predicts follows the words
+    loss = reg.history_["loss"]
+    assert loss[-1] < loss[0]
+    same_age = pd.DataFrame({"text": ["soft big fit color runs", "great", "return it"],
+                             "age": [0.0, 0.0, 0.0]})
+    assert np.ptp(reg.predict(same_age)) > 1e-4
+
+
+def test_token_attention_with_missing_texts_and_in_the_multitask_model(bert, data):
+    from skfusion.multitask import MultiTaskKerasEstimator
+
+    X, y = data
+    X = X.copy()
+    X.loc[X.index[:10], "text"] = None
+    reg = KerasFusionRegressor(
+        [("text", encoder(bert, trainable=1), "text"), ("age", "passthrough", ["age"])],
+        fusion="attention", token_attention=True, missing="learned", modality_dropout=0.2,
+        fusion_units=8, hidden_layers=(8,), epochs=2, batch_size=16, learning_rate=1e-2,
+        random_state=0).fit(X, y)
+    # the missing text is one learned token, which trained
+    assert reg.model_.get_layer("branch0_text_missing").get_weights()[0].any()
+    assert np.isfinite(reg.predict(X.iloc[:10])).all()
+
+    Y = pd.DataFrame({"score": y, "positive": y > 0})
+    model = MultiTaskKerasEstimator(
+        {"score": "regression", "positive": "binary"},
+        inputs=[("text", encoder(bert, trainable=1), "text"), ("age", "passthrough", ["age"])],
+        fusion="attention", token_attention=True, missing="learned", fusion_units=8,
+        shared_layers=(8,), epochs=2, batch_size=16, learning_rate=1e-2, random_state=0,
+    ).fit(X, Y)
+    assert type(model.model_.get_layer("fusion")).__name__ == "TokenAttentionFusion"
+    assert list(model.predict(X).columns) == ["score", "positive"]
+
+
+def test_token_attention_errors(bert, data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: token_attention=True attends "
+                       r"over a text branch's tokens inside fusion='attention'; got "
+                       r"fusion='gated'"):
+        regressor(bert, trainable=1).set_params(fusion="gated", token_attention=True).fit(X, y)
+    with pytest.raises(ValueError, match=r"KerasFusionRegressor: token_attention=True attends "
+                       r"over the token states of trainable branches that give them .* but no "
+                       r"branch of \['text', 'age'\] does"):
+        regressor(bert).set_params(fusion="attention", token_attention=True).fit(X, y)

@@ -244,9 +244,14 @@ class Branches:
                 f"branches {self.names}); set warm_start=False to fit afresh."
             )
 
-    def build(self, keras, x):
+    def build(self, keras, x, *, tokens=False):
         """The model's inputs by name, and each branch's output tensor by
-        branch name (a frozen branch's is its input)."""
+        branch name (a frozen branch's is its input).
+
+        With ``tokens``, a trainable branch that defines
+        :meth:`~skfusion.keras.KerasBranch.build_tokens` gives its token
+        states and mask, a ``(states, mask)`` pair, instead of its pooled
+        output; a ValueError when no branch does."""
         inputs, outputs = {}, {}
         self.learning_rates = {}
         for name, key in zip(self.names, self.keys):
@@ -254,33 +259,59 @@ class Branches:
             if branch is None:
                 inputs[key] = outputs[name] = keras.Input(shape=(x[key].shape[1],), name=key)
                 continue
-            made, output = branch.build(key)
-            expected = {key, f"{key}_mask"} if isinstance(x[key], TokenSequences) else {key}
-            if not isinstance(made, dict) or set(made) != expected:
-                raise ValueError(
-                    f"{self.owner}: branch {name!r}: {type(branch).__name__}.build({key!r}) "
-                    f"must return ({{input name: keras.Input}}, output) with inputs named "
-                    f"{sorted(expected)}; got inputs "
-                    f"{sorted(made) if isinstance(made, dict) else made!r}."
-                )
-            if len(output.shape) != 2:
-                raise ValueError(
-                    f"{self.owner}: branch {name!r}: {type(branch).__name__}.build() must "
-                    f"return an output of shape (batch, width); got {tuple(output.shape)}. "
-                    "Pool or flatten it in the branch."
-                )
+            built = branch.build_tokens(key) if tokens else None
+            method = "build_tokens" if built is not None else "build"
+            made, output = (built[0], built[1:]) if built is not None else branch.build(key)
+            self._check_built(name, branch, method, key, x, made, output)
             inputs.update(made)
             outputs[name] = output
-            self.widths[name] = int(output.shape[-1])
+            self.widths[name] = int(output[0].shape[-1] if built else output.shape[-1])
             self.learning_rates.update(branch.learning_rates())
+        if tokens and not any(isinstance(o, tuple) for o in outputs.values()):
+            raise ValueError(
+                f"{self.owner}: token_attention=True attends over the token states of "
+                "trainable branches that give them (a TextEncoder with trainable set), but "
+                f"no branch of {self.names} does; set token_attention=False."
+            )
         if self.missing == "learned":
-            from ._fusion_layers import MissingModality
+            from ._fusion_layers import MissingModality, MissingTokens
 
             for name, key in zip(self.names, self.keys):
                 inputs[f"{key}_present"] = present = keras.Input(shape=(1,), name=f"{key}_present")
-                outputs[name] = MissingModality(self.modality_dropout, name=f"{key}_missing")(
-                    [outputs[name], present])
+                output = outputs[name]
+                if isinstance(output, tuple):
+                    outputs[name] = tuple(MissingTokens(
+                        self.modality_dropout, name=f"{key}_missing")([*output, present]))
+                else:
+                    outputs[name] = MissingModality(self.modality_dropout,
+                                                    name=f"{key}_missing")([output, present])
         return inputs, outputs
+
+    def _check_built(self, name, branch, method, key, x, made, output):
+        """What a branch's build or build_tokens returned has the inputs
+        its transform feeds and outputs of the right rank."""
+        expected = {key, f"{key}_mask"} if isinstance(x[key], TokenSequences) else {key}
+        if not isinstance(made, dict) or set(made) != expected:
+            raise ValueError(
+                f"{self.owner}: branch {name!r}: {type(branch).__name__}.{method}({key!r}) "
+                f"must return ({{input name: keras.Input}}, "
+                f"{'states, mask' if method == 'build_tokens' else 'output'}) with inputs "
+                f"named {sorted(expected)}; got inputs "
+                f"{sorted(made) if isinstance(made, dict) else made!r}."
+            )
+        if method == "build" and len(output.shape) != 2:
+            raise ValueError(
+                f"{self.owner}: branch {name!r}: {type(branch).__name__}.build() must "
+                f"return an output of shape (batch, width); got {tuple(output.shape)}. "
+                "Pool or flatten it in the branch."
+            )
+        if method == "build_tokens" and (len(output) != 2 or len(output[0].shape) != 3
+                                         or len(output[1].shape) != 2):
+            raise ValueError(
+                f"{self.owner}: branch {name!r}: {type(branch).__name__}.build_tokens() "
+                "must return (inputs, states of shape (batch, length, width), mask of "
+                "shape (batch, length))."
+            )
 
     def _trainable_input(self, name, branch, part):
         inputs = self._call(name, branch.transform, part)

@@ -28,6 +28,7 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
         "fusion_units": [Interval(Integral, 1, None, closed="left"), None],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "attention_layers": [Interval(Integral, 1, None, closed="left")],
+        "token_attention": ["boolean"],
         "missing": [StrOptions({"error", "learned"})],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
     }
@@ -35,6 +36,7 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
     def _check_params(self, keras):
         super()._check_params(keras)
         check_branches(type(self).__name__, self.inputs)
+        check_token_attention(self)
 
     def _prepare_X(self, X, *, reset):
         """One model input per branch, keyed by input name."""
@@ -44,7 +46,7 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
 
     def _build_model(self, x, y):
         keras = import_keras(type(self).__name__)
-        inputs, outputs = self.branches_.build(keras, x)
+        inputs, outputs = self.branches_.build(keras, x, tokens=self.token_attention)
         branches = list(outputs.values())
         hidden_layers = [int(u) for u in self.hidden_layers]
         if self.fusion in LEARNED_FUSIONS:
@@ -80,22 +82,39 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
 def fuse(keras, branches, estimator):
     """The branches' tensors fused by ``estimator.fusion``, one of
     ``LEARNED_FUSIONS`` (or ``"concat"``), with its ``fusion_units``,
-    ``attention_heads`` and ``attention_layers``."""
+    ``attention_heads`` and ``attention_layers``. A branch may be a
+    ``(states, mask)`` pair (``token_attention=True``), which only
+    ``"attention"`` takes."""
     if estimator.fusion == "concat":
         return branches[0] if len(branches) == 1 else keras.layers.Concatenate(
             name="fusion")(branches)
-    from ._fusion_layers import AttentionFusion, GatedFusion, WeightedFusion
+    from ._fusion_layers import AttentionFusion, GatedFusion, TokenAttentionFusion, WeightedFusion
 
     units = estimator.fusion_units
     if units is None:
-        units = min(128, max(int(b.shape[-1]) for b in branches))
+        units = min(128, max(int((b[0] if isinstance(b, tuple) else b).shape[-1])
+                             for b in branches))
     if estimator.fusion == "gated":
         return GatedFusion(units, name="fusion")(branches)
     if estimator.fusion == "weighted":
         return WeightedFusion(units, name="fusion")(branches)
-    return AttentionFusion(units, heads=estimator.attention_heads,
-                           layers=estimator.attention_layers,
-                           dropout=getattr(estimator, "dropout", 0.0), name="fusion")(branches)
+    attention = {"heads": estimator.attention_heads, "layers": estimator.attention_layers,
+                 "dropout": getattr(estimator, "dropout", 0.0), "name": "fusion"}
+    sequences = [isinstance(b, tuple) for b in branches]
+    if any(sequences):
+        flat = [t for b in branches for t in (b if isinstance(b, tuple) else (b,))]
+        return TokenAttentionFusion(units, sequences, **attention)(flat)
+    return AttentionFusion(units, **attention)(branches)
+
+
+def check_token_attention(estimator):
+    """``token_attention=True`` only with ``fusion="attention"``."""
+    if estimator.token_attention and estimator.fusion != "attention":
+        raise ValueError(
+            f"{type(estimator).__name__}: token_attention=True attends over a text "
+            f"branch's tokens inside fusion='attention'; got fusion={estimator.fusion!r}. "
+            "Set fusion='attention' or token_attention=False."
+        )
 
 
 _FUSION_DOC = """
@@ -139,6 +158,16 @@ default="concat"
 
     attention_layers : int, default=1
         Transformer blocks of ``fusion="attention"``.
+
+    token_attention : bool, default=False
+        With ``fusion="attention"``, a trainable text branch enters the
+        attention as its every token state (the top trainable layer's,
+        before pooling; padding masked out), each projected and tagged with
+        the branch's modality embedding, rather than as one pooled token;
+        the fused output is the mean of every real token. A branch of the
+        :class:`~skfusion.keras.KerasBranch` protocol takes part when it
+        defines ``build_tokens``. Costs attention over the text's length:
+        mind ``max_length``.
 
     missing : {"error", "learned"}, default="error"
         What a row without a branch's input gets (a None/NaN text or
@@ -243,6 +272,7 @@ verbose, **routed_params
         fusion_units=None,
         attention_heads=2,
         attention_layers=1,
+        token_attention=False,
         missing="error",
         modality_dropout=0.0,
         hidden_layers=(128,),
@@ -265,6 +295,7 @@ verbose, **routed_params
         self.fusion_units = fusion_units
         self.attention_heads = attention_heads
         self.attention_layers = attention_layers
+        self.token_attention = token_attention
         self.missing = missing
         self.modality_dropout = modality_dropout
         super().__init__(
@@ -345,6 +376,7 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
         fusion_units=None,
         attention_heads=2,
         attention_layers=1,
+        token_attention=False,
         missing="error",
         modality_dropout=0.0,
         hidden_layers=(128,),
@@ -366,6 +398,7 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
         self.fusion_units = fusion_units
         self.attention_heads = attention_heads
         self.attention_layers = attention_layers
+        self.token_attention = token_attention
         self.missing = missing
         self.modality_dropout = modality_dropout
         super().__init__(

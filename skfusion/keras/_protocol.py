@@ -150,6 +150,32 @@ class KerasBranch:
         """
         raise NotImplementedError(f"{type(self).__name__} must define build(name)")
 
+    def build_tokens(self, name):
+        """The branch's Keras inputs and its output before pooling, built
+        anew, for the models' ``token_attention=True``; optional.
+
+        A branch whose :meth:`transform` gives token sequences may define it
+        so that ``fusion="attention"`` attends over its every token rather
+        than its pooled vector. The default, None, means the branch has no
+        token states: it enters the attention as one token.
+
+        Parameters
+        ----------
+        name : str
+            As in :meth:`build`.
+
+        Returns
+        -------
+        None, or a tuple of
+        inputs : dict of str to keras.KerasTensor
+            As in :meth:`build`.
+        states : keras.KerasTensor of shape (batch, length, width)
+            A state per token.
+        mask : keras.KerasTensor of shape (batch, length)
+            1 for a real token, 0 for padding.
+        """
+        return None
+
     def learning_rates(self):
         """Learning-rate multipliers of the weights :meth:`build` made.
 

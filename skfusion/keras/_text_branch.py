@@ -92,6 +92,27 @@ class TextBranch(KerasBranch):
         inputs : dict of str to keras.KerasTensor
         output : keras.KerasTensor of shape (batch, hidden_size)
         """
+        inputs, pooled, _ = self._tower(name, pool=True)
+        return inputs, pooled
+
+    def build_tokens(self, name):
+        """The token input and its mask, and the trainable layers' token
+        states before pooling (for ``token_attention=True``).
+
+        Parameters
+        ----------
+        name : str
+            The model input's name.
+
+        Returns
+        -------
+        inputs : dict of str to keras.KerasTensor
+        states : keras.KerasTensor of shape (batch, length, hidden_size)
+        mask : keras.KerasTensor of shape (batch, length)
+        """
+        return self._tower(name, pool=False)
+
+    def _tower(self, name, *, pool):
         import keras
 
         from ._tower import text_tower
@@ -103,9 +124,9 @@ class TextBranch(KerasBranch):
         else:
             tokens = keras.Input(shape=(None, encoder.n_features_out_), name=name)
         mask = keras.Input(shape=(None,), name=f"{name}_mask")
-        pooled, self.learning_rates_ = text_tower(
-            encoder, name, tokens, mask, config, weights, self.first_layer_)
-        return {name: tokens, f"{name}_mask": mask}, pooled
+        output, self.learning_rates_ = text_tower(
+            encoder, name, tokens, mask, config, weights, self.first_layer_, pool=pool)
+        return {name: tokens, f"{name}_mask": mask}, output, mask
 
     def learning_rates(self):
         """Per pretrained weight that trains, its learning-rate multiplier

@@ -8,14 +8,15 @@ from . import _checkpoint
 from ._layers import BertBlock, BertEmbeddings, TokenPooling
 
 
-def text_tower(encoder, tag, states, mask, config, weights, start):
+def text_tower(encoder, tag, states, mask, config, weights, start, *, pool=True):
     """The trainable top of a text branch on Keras tensors: the token
     embeddings when ``start`` is 0 (``states`` are then token ids), the
     transformer layers ``start..L-1`` with the checkpoint's weights, and
-    the encoder's pooling.
+    the encoder's pooling (``pool=False``: none).
 
-    Returns the pooled tensor and ``{variable path: learning-rate
-    multiplier}`` for the pretrained weights that train.
+    Returns the pooled tensor (or the top layer's token states) and
+    ``{variable path: learning-rate multiplier}`` for the pretrained weights
+    that train.
     """
     shape = _checkpoint.architecture(config)
     n_layers = shape["n_layers"]
@@ -37,5 +38,6 @@ def text_tower(encoder, tag, states, mask, config, weights, start):
         block.load(_checkpoint.block_weights(weights, index))
         rate = top * decay ** (n_layers - 1 - index)
         multipliers.update({v.path: rate for v in block.trainable_weights})
-    pooled = TokenPooling(encoder.pooling, encoder.normalize, name=f"{tag}_pooling")(x, mask)
-    return pooled, {path: rate for path, rate in multipliers.items() if rate != 1.0}
+    if pool:
+        x = TokenPooling(encoder.pooling, encoder.normalize, name=f"{tag}_pooling")(x, mask)
+    return x, {path: rate for path, rate in multipliers.items() if rate != 1.0}

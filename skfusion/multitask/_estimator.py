@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..keras._base import BaseKerasEstimator, import_keras
 from ..keras._branches import BranchesMixin, check_branches
-from ..keras._fusion import LEARNED_FUSIONS, fuse
+from ..keras._fusion import LEARNED_FUSIONS, check_token_attention, fuse
 from ..utils._fitting import fit_rollback
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions, _num_samples
@@ -106,11 +106,14 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         unit, a learned weighted sum, or a transformer over one token per
         branch). Without ``inputs`` there is nothing to fuse.
 
-    fusion_units, attention_heads, attention_layers, missing, modality_dropout
+    fusion_units, attention_heads, attention_layers, token_attention, missing, \
+modality_dropout
         As in :class:`~skfusion.keras.KerasFusionClassifier`: with
         ``missing="learned"``, a row without a branch's input gets that
         branch's learned missing embedding (before the branch's dense
-        layer), and ``modality_dropout`` drops branches while training.
+        layer), and ``modality_dropout`` drops branches while training;
+        with ``token_attention=True`` a trainable text branch's dense layer
+        applies to each token state.
 
     loss_weights : dict, "uncertainty" or None, default=None
         Weight of each task's loss in the sum that is trained: None for 1.0
@@ -224,6 +227,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         "fusion_units": [Interval(Integral, 1, None, closed="left"), None],
         "attention_heads": [Interval(Integral, 1, None, closed="left")],
         "attention_layers": [Interval(Integral, 1, None, closed="left")],
+        "token_attention": ["boolean"],
         "missing": [StrOptions({"error", "learned"})],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
         "loss_weights": [dict, StrOptions({"uncertainty"}), None],
@@ -241,6 +245,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         fusion_units=None,
         attention_heads=2,
         attention_layers=1,
+        token_attention=False,
         missing="error",
         modality_dropout=0.0,
         loss_weights=None,
@@ -263,6 +268,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         self.fusion_units = fusion_units
         self.attention_heads = attention_heads
         self.attention_layers = attention_layers
+        self.token_attention = token_attention
         self.missing = missing
         self.modality_dropout = modality_dropout
         self.loss_weights = loss_weights
@@ -313,6 +319,7 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
         each task's target encoding on it; returns Y as a DataFrame."""
         owner = type(self).__name__
         branches = self._check_inputs()
+        check_token_attention(self)
         heads = parse_tasks(owner, self.tasks, branches)
         weights = check_loss_weights(owner, self.loss_weights, heads)
         for param in ("shared_layers", "task_layers"):
@@ -390,10 +397,12 @@ class MultiTaskKerasEstimator(ModalityInputMixin, BranchesMixin, BaseKerasEstima
 
         encoded = {}
         if self.inputs is not None:
-            inputs, outputs = self.branches_.build(keras, x)
+            inputs, outputs = self.branches_.build(keras, x, tokens=self.token_attention)
             width = (self.shared_layers[0] if len(self.shared_layers) else 64,)
             for (name, output), key in zip(outputs.items(), self.branches_.keys):
-                encoded[name] = dense_stack(output, width, key)
+                # a (states, mask) pair of token_attention: each token's state
+                encoded[name] = (dense_stack(output[0], width, key), output[1]) \
+                    if isinstance(output, tuple) else dense_stack(output, width, key)
             parts = list(encoded.values())
             h = fuse(keras, parts, self)
         else:
