@@ -53,3 +53,43 @@ def test_string_columns_seen_before_reuse_their_hash_only_when_equal():
     with_nan_string = base.iloc[:100].fillna("None")
     assert fingerprint(with_nan_string) != first
     assert len(_cache._RECENT_STRINGS.entries) <= _cache._RECENT_STRINGS.size
+
+
+def test_frames_seen_before_reuse_their_fingerprint_only_when_equal():
+    """A grid search hands every candidate an equal frame: its fingerprint
+    is reused, the same as computed afresh; any change of a value, a name, a
+    dtype or the index is a new fingerprint, and frames whose equal values
+    can differ in bytes (floats: 0.0 and -0.0) are hashed every time."""
+    from skfusion.utils import _cache
+
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({
+        "text": pd.Series(rng.choice(["so soft", "runs small", None], size=300), dtype="str"),
+        "n": rng.integers(0, 9, size=300),
+        "flag": rng.random(300) > 0.5,
+    })
+    rows = np.arange(0, 300, 2)
+    first = fingerprint(base.iloc[rows])
+    assert fingerprint(base.iloc[rows]) == first
+    assert fingerprint(base.iloc[rows].copy()) == first
+    saved = _cache._RECENT_FRAMES
+    try:
+        _cache._RECENT_FRAMES = _cache._RecentFrames()
+        assert fingerprint(base.iloc[rows]) == first  # computed afresh, the same
+    finally:
+        _cache._RECENT_FRAMES = saved
+    changed = base.iloc[rows].copy()
+    changed.iloc[5, 1] += 1
+    renamed = base.iloc[rows].rename(columns={"n": "m"})
+    wider = base.iloc[rows].astype({"n": "int32"})
+    moved = base.iloc[rows].set_axis(np.arange(len(rows)))
+    for other in (changed, renamed, wider):
+        assert fingerprint(other) != first
+    # the fingerprint is of the values: a new index alone keeps it
+    assert fingerprint(moved) == first
+    y = pd.Series(rng.integers(0, 2, size=300))
+    assert fingerprint(y.iloc[rows]) == fingerprint(y.iloc[rows])
+    assert fingerprint(y.iloc[rows]) != fingerprint(1 - y.iloc[rows])
+    zeros = pd.Series([0.0, 1.0])
+    assert fingerprint(zeros) != fingerprint(pd.Series([-0.0, 1.0]))
+    assert len(_cache._RECENT_FRAMES.entries) <= _cache._RECENT_FRAMES.size

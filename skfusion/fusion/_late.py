@@ -3,7 +3,6 @@ share, weights and missing modalities over the members' outputs."""
 
 import numpy as np
 from sklearn.metrics import get_scorer_names
-from sklearn.utils.validation import check_is_fitted
 
 from ..utils._cache import CACHE_CONSTRAINT
 from ..utils._sklearn_compat import StrOptions
@@ -79,7 +78,7 @@ class _BaseLateFusion(_BaseMemberFusion):
         """Scores of every fitted member for X, ``(n_members, n_samples,
         ...)`` (NaN where a member cannot see the row), and which member saw
         which row."""
-        check_is_fitted(self, "estimators_")
+        self._check_fitted()
         blocks, available = self._member_blocks(
             X, [method] * len(self.estimators_), self._block
         )

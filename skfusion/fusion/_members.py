@@ -198,6 +198,13 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
 
     # -- member outputs on new rows -------------------------------------------
 
+    def _check_fitted(self):
+        """``check_is_fitted(self, "estimators_")``, asked only when that
+        attribute is not there: it looks the tags up, which asks every
+        member for theirs, and a weight search predicts once per candidate."""
+        if "estimators_" not in vars(self):
+            check_is_fitted(self, "estimators_")
+
     def _member_blocks(self, X, methods, to_block):
         """Each fitted member's output for the rows of X where its modality
         is present, as a block by ``to_block(i, member, raw, n_rows, method)``.
@@ -206,7 +213,7 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         rows a member cannot see, and ``available`` ``(n_members,
         n_samples)``: which member saw which row.
         """
-        check_is_fitted(self, "estimators_")
+        self._check_fitted()
         X = check_X(self, X)
         # names first, so a missing column is reported by name and member
         for name, cols in zip(self._member_names_, self._columns_):

@@ -59,7 +59,7 @@ def _part(obj):
         return b"estimator" + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
     if isinstance(obj, (pd.DataFrame, pd.Series)):
-        hashed = _frame_bytes(obj)
+        hashed = _RECENT_FRAMES.bytes_for(obj)
         if hashed is not None:
             return hashed
     if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufcmM":
@@ -128,7 +128,38 @@ def _digest(strings):
     return hashlib.blake2b(_hashed(strings), digest_size=20).digest()
 
 
-class _RecentStrings:
+class _Recent:
+    """Snapshots of recently seen data and what was computed from them, at
+    most four per probe (a cheap summary that keeps comparisons to data
+    that is probably equal) and ``size`` probes, least recent out first."""
+
+    def __init__(self, size):
+        self.size = size
+        self.entries = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def find(self, probe, equal):
+        """The value kept with a snapshot of ``probe`` for which
+        ``equal(snapshot)``, or None."""
+        with self.lock:
+            for snapshot, value in self.entries.get(probe, ()):
+                if equal(snapshot):
+                    self.entries.move_to_end(probe)
+                    return value
+        return None
+
+    def keep(self, probe, snapshot, value):
+        with self.lock:
+            alike = self.entries.setdefault(probe, [])
+            alike.insert(0, (snapshot, value))
+            del alike[4:]
+            self.entries.move_to_end(probe)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return value
+
+
+class _RecentStrings(_Recent):
     """Digests of recently seen string columns, reused for equal columns.
 
     Cross-validation and grid search hand an estimator the same rows again
@@ -141,11 +172,8 @@ class _RecentStrings:
     """
 
     def __init__(self, size=64):
-        self.size = size
-        # (kind, length, first, last) -> [(snapshot, digest)]: the probe keeps
-        # comparisons to columns that are probably equal
-        self.entries = collections.OrderedDict()
-        self.lock = threading.Lock()
+        # probes: (kind, length, first, last)
+        super().__init__(size)
 
     def digest_for(self, column):
         if not len(column):
@@ -157,11 +185,10 @@ class _RecentStrings:
         else:
             strings = None
             probe = ("arrow", len(arrow), arrow[0].as_py(), arrow[-1].as_py())
-        with self.lock:
-            for seen, digest in self.entries.get(probe, ()):
-                if seen.equals(arrow) if strings is None else np.array_equal(seen, strings):
-                    self.entries.move_to_end(probe)
-                    return digest
+        found = self.find(probe, (lambda seen: seen.equals(arrow)) if strings is None
+                          else (lambda seen: np.array_equal(seen, strings)))
+        if found is not None:
+            return found
         if strings is None:
             # an Arrow array is immutable (pandas replaces it on assignment):
             # the array itself is a snapshot
@@ -169,15 +196,7 @@ class _RecentStrings:
         else:
             # strings are immutable: a copy of the object array is a snapshot
             snapshot = strings.copy()
-        digest = _digest(strings)
-        with self.lock:
-            alike = self.entries.setdefault(probe, [])
-            alike.insert(0, (snapshot, digest))
-            del alike[4:]
-            self.entries.move_to_end(probe)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return digest
+        return self.keep(probe, snapshot, _digest(strings))
 
 
 def _arrow_strings(column):
@@ -190,6 +209,66 @@ def _arrow_strings(column):
 
 
 _RECENT_STRINGS = _RecentStrings()
+
+
+class _RecentFrames(_Recent):
+    """A digest of what :func:`_frame_bytes` gives for recently seen
+    DataFrames and Series, reused for equal ones.
+
+    A grid search hands every candidate the same fold's rows in a new
+    DataFrame; ``DataFrame.equals`` against a frame seen before (vectorised,
+    block by block) costs a fraction of walking the columns again, and for
+    a numeric target a few per cent. Only frames whose every column holds
+    strings, integers, booleans or datetimes are kept: for those, equal
+    values (what ``equals`` compares, index and column names included)
+    mean equal bytes. Floats are left out (``0.0 == -0.0``, NaN payloads),
+    and so are object, categorical and other columns, and frames of more
+    than ``max_cells`` values, which are hashed every time. Every kept
+    frame is a snapshot (a deep copy; Arrow-backed strings are immutable
+    and shared).
+    """
+
+    def __init__(self, size=32, max_cells=2_000_000):
+        super().__init__(size)
+        self.max_cells = max_cells
+
+    def bytes_for(self, obj):
+        """Bytes that identify ``obj``'s values: a digest of its
+        :func:`_frame_bytes`, from a snapshot when one is equal; what
+        :func:`_frame_bytes` gives for a frame that is not kept."""
+        import pandas as pd
+
+        frame = isinstance(obj, pd.DataFrame)
+        dtypes = list(obj.dtypes) if frame else [obj.dtype]
+        if obj.size > self.max_cells or not all(_exact_dtype(d) for d in dtypes):
+            return _frame_bytes(obj)
+        try:
+            probe = (frame, obj.shape, tuple(obj.columns) if frame else obj.name,
+                     tuple(repr(d) for d in dtypes))
+            hash(probe)
+        except TypeError:
+            return _frame_bytes(obj)
+        found = self.find(probe, obj.equals)
+        if found is not None:
+            return found
+        hashed = _frame_bytes(obj)
+        if hashed is None:
+            return None
+        # a digest: what a hit hands the key's hash is 20 bytes, not the frame
+        hashed = b"frame" + hashlib.blake2b(hashed, digest_size=20).digest()
+        return self.keep(probe, obj.copy(deep=True), hashed)
+
+
+def _exact_dtype(dtype):
+    """Whether values of ``dtype`` that compare equal have equal bytes."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return isinstance(dtype, np.dtype) and dtype.kind in "biumM"
+
+
+_RECENT_FRAMES = _RecentFrames()
 
 
 def file_digest(paths):
