@@ -93,3 +93,20 @@ def test_frames_seen_before_reuse_their_fingerprint_only_when_equal():
     zeros = pd.Series([0.0, 1.0])
     assert fingerprint(zeros) != fingerprint(pd.Series([-0.0, 1.0]))
     assert len(_cache._RECENT_FRAMES.entries) <= _cache._RECENT_FRAMES.size
+
+
+def test_recent_frames_keep_within_their_budget():
+    from skfusion.utils import _cache
+
+    recent = _cache._RecentFrames(size=32, max_cells=1_000, budget=2_500)
+    # ten shapes, ten probes: only the budget limits them
+    frames = [pd.DataFrame({"n": np.arange(500 + i)}) for i in range(10)]
+    for frame in frames:
+        recent.bytes_for(frame)
+    assert recent.weight == sum(w for alike in recent.entries.values() for _, _, w in alike)
+    assert recent.weight <= 2_500
+    # the most recent are kept, and found again
+    assert recent.find(next(reversed(recent.entries)), frames[-1].equals) is not None
+    # a frame over max_cells is hashed, never kept
+    recent.bytes_for(pd.DataFrame({"n": np.arange(2_000)}))
+    assert all(len(s) <= 1_000 for alike in recent.entries.values() for s, _, _ in alike)

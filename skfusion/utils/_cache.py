@@ -131,10 +131,13 @@ def _digest(strings):
 class _Recent:
     """Snapshots of recently seen data and what was computed from them, at
     most four per probe (a cheap summary that keeps comparisons to data
-    that is probably equal) and ``size`` probes, least recent out first."""
+    that is probably equal), ``size`` probes and ``budget`` in all of the
+    snapshots' weights (their sizes), least recent out first."""
 
-    def __init__(self, size):
+    def __init__(self, size, budget=None):
         self.size = size
+        self.budget = budget
+        self.weight = 0
         self.entries = collections.OrderedDict()
         self.lock = threading.Lock()
 
@@ -142,20 +145,23 @@ class _Recent:
         """The value kept with a snapshot of ``probe`` for which
         ``equal(snapshot)``, or None."""
         with self.lock:
-            for snapshot, value in self.entries.get(probe, ()):
+            for snapshot, value, _ in self.entries.get(probe, ()):
                 if equal(snapshot):
                     self.entries.move_to_end(probe)
                     return value
         return None
 
-    def keep(self, probe, snapshot, value):
+    def keep(self, probe, snapshot, value, weight=0):
         with self.lock:
             alike = self.entries.setdefault(probe, [])
-            alike.insert(0, (snapshot, value))
+            alike.insert(0, (snapshot, value, weight))
+            self.weight += weight - sum(w for _, _, w in alike[4:])
             del alike[4:]
             self.entries.move_to_end(probe)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            while self.entries and (len(self.entries) > self.size or (
+                    self.budget is not None and self.weight > self.budget)):
+                _, dropped = self.entries.popitem(last=False)
+                self.weight -= sum(w for _, _, w in dropped)
         return value
 
 
@@ -225,11 +231,11 @@ class _RecentFrames(_Recent):
     and so are object, categorical and other columns, and frames of more
     than ``max_cells`` values, which are hashed every time. Every kept
     frame is a snapshot (a deep copy; Arrow-backed strings are immutable
-    and shared).
+    and shared), ``budget`` values in all (32 MB of 8-byte numbers).
     """
 
-    def __init__(self, size=32, max_cells=2_000_000):
-        super().__init__(size)
+    def __init__(self, size=32, max_cells=500_000, budget=4_000_000):
+        super().__init__(size, budget)
         self.max_cells = max_cells
 
     def bytes_for(self, obj):
@@ -256,7 +262,7 @@ class _RecentFrames(_Recent):
             return None
         # a digest: what a hit hands the key's hash is 20 bytes, not the frame
         hashed = b"frame" + hashlib.blake2b(hashed, digest_size=20).digest()
-        return self.keep(probe, obj.copy(deep=True), hashed)
+        return self.keep(probe, obj.copy(deep=True), hashed, weight=obj.size)
 
 
 def _exact_dtype(dtype):
