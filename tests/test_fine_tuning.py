@@ -429,7 +429,7 @@ def test_token_attention_attends_over_every_token(bert, data, trainable):
     assert np.ptp(reg.predict(same_age)) > 1e-4
 
 
-def test_token_attention_with_missing_texts_and_in_the_multitask_model(bert, data):
+def test_token_attention_with_missing_texts_and_in_the_multitask_model(bert, data, tmp_path):
     from skfusion.multitask import MultiTaskKerasEstimator
 
     X, y = data
@@ -443,6 +443,11 @@ def test_token_attention_with_missing_texts_and_in_the_multitask_model(bert, dat
     # the missing text is one learned token, which trained
     assert reg.model_.get_layer("branch0_text_missing").get_weights()[0].any()
     assert np.isfinite(reg.predict(X.iloc[:10])).all()
+    # its layers are registered: skfusion.io saves and loads it without pickle
+    from skfusion.io import dump, load
+
+    dump(reg, tmp_path / "model.skops")
+    assert_allclose(load(tmp_path / "model.skops").predict(X), reg.predict(X), rtol=1e-6)
 
     Y = pd.DataFrame({"score": y, "positive": y > 0})
     model = MultiTaskKerasEstimator(
