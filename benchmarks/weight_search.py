@@ -1,7 +1,8 @@
 """Grid search over late-fusion weights: skfusion with ``memory`` against
 scikit-learn's ``VotingClassifier`` over the same members.
 
-20 weight vectors x 5 folds on 4,000 bundled reviews. Both searches see the
+20 weight vectors x 5 folds on 4,000 bundled reviews, then on 5,000 (the
+demo's size), one table each. Both searches see the
 same members (a TF-IDF + logistic-regression text member, a gradient-boosting
 tabular member); VotingClassifier gets them as column-selecting pipelines.
 ``VotingClassifier`` refits both members for every candidate and fold (100)
@@ -20,8 +21,9 @@ Run: ``python benchmarks/weight_search.py`` (prints a table and the machine).
 DIR (another checkout, e.g. ``git worktree add DIR <commit>``), alternating
 with the others, so a change to the cache is timed against the code before
 it in one run.
-It takes about 5 minutes on 2 cores, where HistGradientBoosting uses both
-cores by default; about 3 minutes with ``OMP_NUM_THREADS=1``.
+It takes about 10 minutes on 2 cores (both sizes), where HistGradientBoosting
+uses both
+cores by default; about 6 minutes with ``OMP_NUM_THREADS=1``.
 
 How it is timed. Each search runs in a fresh Python process (nothing warmed
 up or cached in memory by an earlier search), and the runs alternate:
@@ -189,7 +191,9 @@ def in_fresh_process(function, *args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-samples", type=int, default=4000)
+    parser.add_argument("--n-samples", type=int, nargs="+", default=[4000, 5000],
+                        help="reviews with text, one table per size, in one run (default "
+                             "4000, and the demo's 5000)")
     parser.add_argument("--n-weights", type=int, default=20)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3,
@@ -205,32 +209,38 @@ def main():
         one_search(args.one_search)
         return
 
+    if args.cache_only and not args.baseline:
+        parser.error("--cache-only compares with --baseline DIR")
+    for n_samples in args.n_samples:
+        measure(args, n_samples)
+
+
+def measure(args, n_samples):
+    """The searches at one size, alternating, and their table."""
     names = {"sklearn": "sklearn VotingClassifier",
              "skfusion": "skfusion LateFusionClassifier(memory=)"}
     if args.baseline:
         names["baseline"] = f"  the same, skfusion from {os.path.basename(args.baseline.rstrip('/'))}"
     if args.cache_only:
-        if not args.baseline:
-            parser.error("--cache-only compares with --baseline DIR")
         del names["sklearn"]
     runs = {kind: [] for kind in (*names, *(() if args.cache_only else ("members", "floor")))}
     for _ in range(args.repeats):
         for kind in runs:
             if kind == "members":
-                run = in_fresh_process(timed_members, args.n_samples, args.folds)
+                run = in_fresh_process(timed_members, n_samples, args.folds)
             elif kind == "baseline":
-                run = in_baseline_process(args.baseline, args.n_samples, args.n_weights, args.folds)
+                run = in_baseline_process(args.baseline, n_samples, args.n_weights, args.folds)
             else:
-                run = in_fresh_process(timed_search, kind, args.n_samples, args.n_weights, args.folds)
+                run = in_fresh_process(timed_search, kind, n_samples, args.n_weights, args.folds)
             runs[kind].append(run)
 
-    n_candidates, n_rows = args.n_weights, len(load(args.n_samples)[0])
+    n_candidates, n_rows = args.n_weights, len(load(n_samples)[0])
     openmp = sorted({p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"})
     limit = (n_candidates * args.folds + 1) / (args.folds + 1)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, "
           f"OpenMP threads {openmp}")
-    print(f"data: {n_rows} reviews with text; {n_candidates} weight vectors x "
+    print(f"\ndata: {n_rows} reviews with text; {n_candidates} weight vectors x "
           f"{args.folds} folds, scoring=neg_log_loss; each search in a fresh process, "
           f"{args.repeats} runs each, alternating\n")
     print(f"{'search':<40}{'wall s (each run)':>24}{'fastest':>8}{'median':>8}"
