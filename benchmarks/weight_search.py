@@ -22,8 +22,7 @@ DIR (another checkout, e.g. ``git worktree add DIR <commit>``), alternating
 with the others, so a change to the cache is timed against the code before
 it in one run.
 It takes about 10 minutes on 2 cores (both sizes), where HistGradientBoosting
-uses both
-cores by default; about 6 minutes with ``OMP_NUM_THREADS=1``.
+uses both cores by default; about 6 minutes with ``OMP_NUM_THREADS=1``.
 
 How it is timed. Each search runs in a fresh Python process (nothing warmed
 up or cached in memory by an earlier search), and the runs alternate:
