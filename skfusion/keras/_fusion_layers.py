@@ -3,12 +3,12 @@ learned weighted sum and a small transformer over one token per branch (or
 over a text branch's every token); and the learned embeddings of a missing
 modality.
 
-Each takes the list of the branches' feature tensors, ``(batch, width_i)``,
-projects every branch to ``units`` and returns one ``(batch, units)``
-tensor. Registered as ``skfusion>GatedFusion``, ``skfusion>WeightedFusion``
-and ``skfusion>AttentionFusion``, so ``.keras`` files that hold them load
-once this module is imported. It imports Keras, so skfusion imports it
-only when a model is built or loaded.
+Each fusion takes the list of the branches' feature tensors, ``(batch,
+width_i)`` (token attention: a text branch's states and mask too), projects
+every branch to ``units`` and returns one ``(batch, units)`` tensor. All are
+registered in the ``skfusion`` package of Keras serializables, so ``.keras``
+files that hold them load once this module is imported. It imports Keras,
+so skfusion imports it only when a model is built or loaded.
 """
 
 import keras
