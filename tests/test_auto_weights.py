@@ -327,3 +327,25 @@ def test_regressor_mean_absolute_error():
 
     chosen = assert_at_least_as_good(score, reg.weights_, corners_and_centre(2))
     assert chosen > max(score(w) for w in corners_and_centre(2))
+
+
+def test_a_class_of_one_row_leaves_no_bag_to_score_and_keeps_equal_weights(good_and_noise):
+    """A bag is scored only where the rows it left out hold every class it
+    drew: a class of one row is always drawn, never left out."""
+    X, y, _, _, members = good_and_noise
+    y = y.copy()
+    y[0] = 2  # a third class, of one row
+    fusion = LateFusionClassifier(members, weights="auto", scoring="f1_macro",
+                                  cv=KFold(5, shuffle=True, random_state=0)).fit(X, y)
+    selection = fusion.weight_selection_
+    assert selection["n_bags"] == 20 and selection["n_scored"] == 0
+    assert selection["fallback"]
+    assert_array_equal(fusion.weights_, [0.5, 0.5])
+
+
+def test_a_single_member_weighs_one_without_a_fallback(good_and_noise):
+    X, y, _, _, members = good_and_noise
+    fusion = LateFusionClassifier(members[:1], weights="auto", scoring="f1_macro",
+                                  cv=CV).fit(X, y)
+    assert_array_equal(fusion.weights_, [1.0])
+    assert not fusion.weight_selection_["fallback"]

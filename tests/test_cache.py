@@ -98,15 +98,30 @@ def test_frames_seen_before_reuse_their_fingerprint_only_when_equal():
 def test_recent_frames_keep_within_their_budget():
     from skfusion.utils import _cache
 
-    recent = _cache._RecentFrames(size=32, max_cells=1_000, budget=2_500)
-    # ten shapes, ten probes: only the budget limits them
+    recent = _cache._RecentFrames(size=32, max_cells=1_000, budget=20_000)
+    # ten shapes, ten probes of about 4 kB each: only the budget limits them
     frames = [pd.DataFrame({"n": np.arange(500 + i)}) for i in range(10)]
     for frame in frames:
         recent.bytes_for(frame)
     assert recent.weight == sum(w for alike in recent.entries.values() for _, _, w in alike)
-    assert recent.weight <= 2_500
+    assert 0 < recent.weight <= 20_000
     # the most recent are kept, and found again
     assert recent.find(next(reversed(recent.entries)), frames[-1].equals) is not None
-    # a frame over max_cells is hashed, never kept
+    # a frame over max_cells, or over a quarter of the budget in bytes (long
+    # texts count by their length), is hashed and never kept
+    kept = recent.weight
     recent.bytes_for(pd.DataFrame({"n": np.arange(2_000)}))
+    recent.bytes_for(pd.Series(["a long review " * 100] * 10, dtype="str"))
+    assert recent.weight == kept
     assert all(len(s) <= 1_000 for alike in recent.entries.values() for s, _, _ in alike)
+
+
+def test_labels_that_compare_equal_keep_their_own_fingerprints():
+    """1, 1.0 and True are equal as labels to pandas and to a tuple; the
+    fingerprint tells them apart in whatever order they come."""
+    columns = [1, 1.0, True]
+    for order in (columns, columns[::-1]):
+        frames = [pd.DataFrame({c: [1, 2, 3]}) for c in order]
+        series = [pd.Series([1, 2, 3], name=c) for c in order]
+        assert len({fingerprint(f) for f in frames}) == 3
+        assert len({fingerprint(s) for s in series}) == 3

@@ -451,12 +451,14 @@ def test_token_attention_with_missing_texts_and_in_the_multitask_model(bert, dat
 
     Y = pd.DataFrame({"score": y, "positive": y > 0})
     model = MultiTaskKerasEstimator(
-        {"score": "regression", "positive": "binary"},
+        # a head on the text branch reads the mean of its tokens
+        {"score": "regression", "positive": ("binary", None, "text")},
         inputs=[("text", encoder(bert, trainable=1), "text"), ("age", "passthrough", ["age"])],
         fusion="attention", token_attention=True, missing="learned", fusion_units=8,
         shared_layers=(8,), epochs=2, batch_size=16, learning_rate=1e-2, random_state=0,
     ).fit(X, Y)
     assert type(model.model_.get_layer("fusion")).__name__ == "TokenAttentionFusion"
+    assert "task1_branch_pooling" in [layer.name for layer in model.model_.layers]
     assert list(model.predict(X).columns) == ["score", "positive"]
 
 

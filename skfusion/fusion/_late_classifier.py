@@ -79,12 +79,13 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         with replacement, from the best member alone, on each of 20
         bootstrap samples of the out-of-fold rows (within each class), the
         bags' weights averaged; the average is kept only when the bags'
-        weights beat equal weights on the rows each bag left out, by at
-        least two standard errors on the mean, and equal weights are used
-        otherwise: selecting on the out-of-fold predictions alone overfits
-        them and loses to equal weights on new data. The bootstrap is
-        seeded, so a fit is repeatable. Like ``cv``, checked in ``fit``
-        whatever ``weights`` is.
+        weights beat equal weights on the rows each bag left out (the
+        out-of-bag estimate of the gain, positive by at least two of its
+        Monte Carlo standard errors), and equal weights are used otherwise:
+        selecting on the out-of-fold predictions alone overfits them and
+        can lose to equal weights on new data. The bootstrap is seeded, so
+        a fit is repeatable. Like ``cv``, checked in ``fit`` whatever
+        ``weights`` is.
 
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that learn ``weights="auto"``;
@@ -138,11 +139,13 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     weight_selection_ : dict
         How ``weights_`` came about: ``{"method": "given"}`` for the user's
         weights, ``{"method": "simplex"}`` for a smooth loss; for bagged
-        ensemble selection, ``method``, ``n_bags``, ``bag_weights`` (one row
-        per bag), ``gain`` (the mean out-of-bag gain of the bags' weights
-        over equal weights, in the scorer's units), ``gain_se`` (its
-        standard error) and ``fallback`` (True when that gain was too small
-        and equal weights are used).
+        ensemble selection, ``method``, ``n_bags``, ``n_scored`` (bags
+        scored out of bag: only those whose left-out rows hold every class
+        they drew), ``bag_weights`` (one row per bag), ``gain`` (the mean
+        out-of-bag gain of the bags' weights over equal weights, in the
+        scorer's units), ``gain_se`` (its standard error over the bags) and
+        ``fallback`` (True when that gain was too small and equal weights
+        are used).
 
     le_ : :class:`~sklearn.preprocessing.LabelEncoder` or None
         Encodes the labels the members are fitted on; None for multi-label y.

@@ -174,12 +174,16 @@ def bagged_selection(score, n_members, n_rows, *, strata=None, n_bags=N_BAGS,
     Each bag draws ``n_rows`` rows with replacement (within each stratum,
     so every class keeps its share), runs :func:`ensemble_selection` on
     them, and scores the weights it chose against equal weights on the rows
-    it did not draw. The result is the bags' mean weights when the mean of
-    those out-of-bag gains is positive and at least ``min_gain_se``
-    standard errors above zero; otherwise equal weights (the fallback).
-    The bags overlap, so the standard error is a lower bound and the test
-    leans towards keeping: the bags' mean is what is kept, and it is
-    steadier than any one bag's weights.
+    it did not draw: the mean of those gains is the out-of-bag (bootstrap)
+    estimate of what selecting weights gains over equal weights on rows it
+    did not see. The result is the bags' mean weights when that estimate is
+    positive beyond its Monte Carlo error (``min_gain_se`` standard errors
+    of the mean over the bags); otherwise equal weights (the fallback).
+    The standard error measures the bootstrap's noise, not the data's: the
+    guard is the sign of the out-of-bag estimate, made stable. A bag is
+    scored only when the rows it left out hold every class it drew (a
+    scorer may need them all), so a class of one or two rows leaves few
+    or no bags to score, and then equal weights are kept.
 
     Parameters
     ----------
@@ -200,10 +204,11 @@ def bagged_selection(score, n_members, n_rows, *, strata=None, n_bags=N_BAGS,
     -------
     weights : ndarray of shape (n_members,), summing to one
     selection : dict
-        ``method`` ("bagged ensemble selection"), ``n_bags``, ``gain`` (the
-        mean out-of-bag gain over equal weights), ``gain_se`` (its standard
-        error), ``bag_weights`` (one row per bag) and ``fallback`` (True
-        when equal weights were kept).
+        ``method`` ("bagged ensemble selection"), ``n_bags``, ``n_scored``
+        (the bags scored out of bag), ``gain`` (the mean out-of-bag gain
+        over equal weights), ``gain_se`` (its standard error),
+        ``bag_weights`` (one row per bag) and ``fallback`` (True when equal
+        weights were kept; False for a single member, which weighs 1).
     """
     equal = np.full(n_members, 1.0 / n_members)
     rng = np.random.default_rng(random_state)
@@ -223,11 +228,12 @@ def bagged_selection(score, n_members, n_rows, *, strata=None, n_bags=N_BAGS,
     gains = np.asarray(gains, dtype=float)
     gain = float(gains.mean()) if gains.size else 0.0
     gain_se = float(gains.std(ddof=1) / np.sqrt(gains.size)) if gains.size > 1 else np.inf
-    fallback = not (gain > 0 and gain >= min_gain_se * gain_se)
-    weights = equal if fallback else np.mean(bag_weights, axis=0)
+    fallback = n_members > 1 and not (gain > 0 and gain >= min_gain_se * gain_se)
+    weights = equal if fallback or n_members == 1 else np.mean(bag_weights, axis=0)
     selection = {
         "method": "bagged ensemble selection",
         "n_bags": len(bag_weights),
+        "n_scored": int(gains.size),
         "gain": gain,
         "gain_se": gain_se,
         "bag_weights": np.array(bag_weights).reshape(-1, n_members),

@@ -418,7 +418,13 @@ modality_dropout
         for i, head in enumerate(self._heads_):
             h = trunk
             if head.on is not None:
-                h = layers.Concatenate(name=f"task{i}_with_branch")([trunk, encoded[head.on]])
+                branch = encoded[head.on]
+                if isinstance(branch, tuple):
+                    # token_attention: the task reads the mean of the branch's tokens
+                    from ..keras._layers import TokenPooling
+
+                    branch = TokenPooling("mean", name=f"task{i}_branch_pooling")(*branch)
+                h = layers.Concatenate(name=f"task{i}_with_branch")([trunk, branch])
             h = dense_stack(h, self.task_layers, f"task{i}")
             outputs.append(layers.Dense(head.units, activation=head.activation,
                                         name=head.layer_name(i))(h))

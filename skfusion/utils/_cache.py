@@ -229,12 +229,13 @@ class _RecentFrames(_Recent):
     values (what ``equals`` compares, index and column names included)
     mean equal bytes. Floats are left out (``0.0 == -0.0``, NaN payloads),
     and so are object, categorical and other columns, and frames of more
-    than ``max_cells`` values, which are hashed every time. Every kept
-    frame is a snapshot (a deep copy; Arrow-backed strings are immutable
-    and shared), ``budget`` values in all (32 MB of 8-byte numbers).
+    than ``max_cells`` values or a quarter of ``budget`` bytes, which are
+    hashed every time. Every kept frame is a snapshot (a deep copy;
+    Arrow-backed strings are immutable and shared), ``budget`` bytes in all
+    (64 MiB by default, long texts counted by their length).
     """
 
-    def __init__(self, size=32, max_cells=500_000, budget=4_000_000):
+    def __init__(self, size=32, max_cells=500_000, budget=64 << 20):
         super().__init__(size, budget)
         self.max_cells = max_cells
 
@@ -248,10 +249,14 @@ class _RecentFrames(_Recent):
         dtypes = list(obj.dtypes) if frame else [obj.dtype]
         if obj.size > self.max_cells or not all(_exact_dtype(d) for d in dtypes):
             return _frame_bytes(obj)
+        nbytes = int(np.sum(obj.memory_usage(deep=True, index=False)))
+        if nbytes > self.budget // 4:
+            return _frame_bytes(obj)
         try:
-            probe = (frame, obj.shape, tuple(obj.columns) if frame else obj.name,
+            # reprs: 1, 1.0 and True are equal labels to ``equals`` and to
+            # a tuple, but different ones to the fingerprint
+            probe = (frame, obj.shape, repr(list(obj.columns)) if frame else repr(obj.name),
                      tuple(repr(d) for d in dtypes))
-            hash(probe)
         except TypeError:
             return _frame_bytes(obj)
         found = self.find(probe, obj.equals)
@@ -262,7 +267,7 @@ class _RecentFrames(_Recent):
             return None
         # a digest: what a hit hands the key's hash is 20 bytes, not the frame
         hashed = b"frame" + hashlib.blake2b(hashed, digest_size=20).digest()
-        return self.keep(probe, obj.copy(deep=True), hashed, weight=obj.size)
+        return self.keep(probe, obj.copy(deep=True), hashed, weight=nbytes)
 
 
 def _exact_dtype(dtype):
