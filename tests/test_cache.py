@@ -125,3 +125,26 @@ def test_labels_that_compare_equal_keep_their_own_fingerprints():
         series = [pd.Series([1, 2, 3], name=c) for c in order]
         assert len({fingerprint(f) for f in frames}) == 3
         assert len({fingerprint(s) for s in series}) == 3
+
+
+def test_the_folds_of_a_cross_validation_are_all_found_again():
+    """Five folds' training frames share shape, names and dtypes; each is
+    found again on the next candidate, not pushed out by the others."""
+    from sklearn.model_selection import KFold
+
+    from skfusion.utils import _cache
+
+    X = pd.DataFrame({"n": np.arange(500), "t": pd.Series([f"r{i}" for i in range(500)],
+                                                          dtype="str")})
+    folds = [X.iloc[train] for train, _ in KFold(5).split(X)]
+    for fold in folds:
+        fingerprint(fold)
+    calls = []
+    original = _cache._frame_bytes
+    try:
+        _cache._frame_bytes = lambda obj: calls.append(obj) or original(obj)
+        for fold in folds:
+            fingerprint(fold.copy())
+    finally:
+        _cache._frame_bytes = original
+    assert calls == []

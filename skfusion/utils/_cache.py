@@ -254,9 +254,13 @@ class _RecentFrames(_Recent):
             return _frame_bytes(obj)
         try:
             # reprs: 1, 1.0 and True are equal labels to ``equals`` and to
-            # a tuple, but different ones to the fingerprint
+            # a tuple, but different ones to the fingerprint. The first and
+            # last row labels tell the folds of a cross-validation apart,
+            # which share everything else: without them five folds would
+            # take turns in four places and never be found
+            ends = (repr(obj.index[0]), repr(obj.index[-1])) if len(obj) else ()
             probe = (frame, obj.shape, repr(list(obj.columns)) if frame else repr(obj.name),
-                     tuple(repr(d) for d in dtypes))
+                     tuple(repr(d) for d in dtypes), ends)
         except TypeError:
             return _frame_bytes(obj)
         found = self.find(probe, obj.equals)
