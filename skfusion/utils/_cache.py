@@ -59,7 +59,7 @@ def _part(obj):
         return b"estimator" + pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
     if isinstance(obj, (pd.DataFrame, pd.Series)):
-        hashed = _RECENT_FRAMES.bytes_for(obj)
+        hashed = _frame_bytes(obj)
         if hashed is not None:
             return hashed
     if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufcmM":
@@ -128,44 +128,7 @@ def _digest(strings):
     return hashlib.blake2b(_hashed(strings), digest_size=20).digest()
 
 
-class _Recent:
-    """Snapshots of recently seen data and what was computed from them, at
-    most four per probe (a cheap summary that keeps comparisons to data
-    that is probably equal), ``size`` probes and ``budget`` in all of the
-    snapshots' weights (their sizes), least recent out first."""
-
-    def __init__(self, size, budget=None):
-        self.size = size
-        self.budget = budget
-        self.weight = 0
-        self.entries = collections.OrderedDict()
-        self.lock = threading.Lock()
-
-    def find(self, probe, equal):
-        """The value kept with a snapshot of ``probe`` for which
-        ``equal(snapshot)``, or None."""
-        with self.lock:
-            for snapshot, value, _ in self.entries.get(probe, ()):
-                if equal(snapshot):
-                    self.entries.move_to_end(probe)
-                    return value
-        return None
-
-    def keep(self, probe, snapshot, value, weight=0):
-        with self.lock:
-            alike = self.entries.setdefault(probe, [])
-            alike.insert(0, (snapshot, value, weight))
-            self.weight += weight - sum(w for _, _, w in alike[4:])
-            del alike[4:]
-            self.entries.move_to_end(probe)
-            while self.entries and (len(self.entries) > self.size or (
-                    self.budget is not None and self.weight > self.budget)):
-                _, dropped = self.entries.popitem(last=False)
-                self.weight -= sum(w for _, _, w in dropped)
-        return value
-
-
-class _RecentStrings(_Recent):
+class _RecentStrings:
     """Digests of recently seen string columns, reused for equal columns.
 
     Cross-validation and grid search hand an estimator the same rows again
@@ -178,8 +141,11 @@ class _RecentStrings(_Recent):
     """
 
     def __init__(self, size=64):
-        # probes: (kind, length, first, last)
-        super().__init__(size)
+        self.size = size
+        # (kind, length, first, last) -> [(snapshot, digest)]: the probe keeps
+        # comparisons to columns that are probably equal
+        self.entries = collections.OrderedDict()
+        self.lock = threading.Lock()
 
     def digest_for(self, column):
         if not len(column):
@@ -191,10 +157,11 @@ class _RecentStrings(_Recent):
         else:
             strings = None
             probe = ("arrow", len(arrow), arrow[0].as_py(), arrow[-1].as_py())
-        found = self.find(probe, (lambda seen: seen.equals(arrow)) if strings is None
-                          else (lambda seen: np.array_equal(seen, strings)))
-        if found is not None:
-            return found
+        with self.lock:
+            for seen, digest in self.entries.get(probe, ()):
+                if seen.equals(arrow) if strings is None else np.array_equal(seen, strings):
+                    self.entries.move_to_end(probe)
+                    return digest
         if strings is None:
             # an Arrow array is immutable (pandas replaces it on assignment):
             # the array itself is a snapshot
@@ -202,7 +169,15 @@ class _RecentStrings(_Recent):
         else:
             # strings are immutable: a copy of the object array is a snapshot
             snapshot = strings.copy()
-        return self.keep(probe, snapshot, _digest(strings))
+        digest = _digest(strings)
+        with self.lock:
+            alike = self.entries.setdefault(probe, [])
+            alike.insert(0, (snapshot, digest))
+            del alike[4:]
+            self.entries.move_to_end(probe)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return digest
 
 
 def _arrow_strings(column):
@@ -215,75 +190,6 @@ def _arrow_strings(column):
 
 
 _RECENT_STRINGS = _RecentStrings()
-
-
-class _RecentFrames(_Recent):
-    """A digest of what :func:`_frame_bytes` gives for recently seen
-    DataFrames and Series, reused for equal ones.
-
-    A grid search hands every candidate the same fold's rows in a new
-    DataFrame; ``DataFrame.equals`` against a frame seen before (vectorised,
-    block by block) costs a fraction of walking the columns again, and for
-    a numeric target a few per cent. Only frames whose every column holds
-    strings, integers, booleans or datetimes are kept: for those, equal
-    values (what ``equals`` compares, index and column names included)
-    mean equal bytes. Floats are left out (``0.0 == -0.0``, NaN payloads),
-    and so are object, categorical and other columns, and frames of more
-    than ``max_cells`` values or a quarter of ``budget`` bytes, which are
-    hashed every time. Every kept frame is a snapshot (a deep copy;
-    Arrow-backed strings are immutable and shared), ``budget`` bytes in all
-    (64 MiB by default, long texts counted by their length).
-    """
-
-    def __init__(self, size=32, max_cells=500_000, budget=64 << 20):
-        super().__init__(size, budget)
-        self.max_cells = max_cells
-
-    def bytes_for(self, obj):
-        """Bytes that identify ``obj``'s values: a digest of its
-        :func:`_frame_bytes`, from a snapshot when one is equal; what
-        :func:`_frame_bytes` gives for a frame that is not kept."""
-        import pandas as pd
-
-        frame = isinstance(obj, pd.DataFrame)
-        dtypes = list(obj.dtypes) if frame else [obj.dtype]
-        if obj.size > self.max_cells or not all(_exact_dtype(d) for d in dtypes):
-            return _frame_bytes(obj)
-        nbytes = int(np.sum(obj.memory_usage(deep=True, index=False)))
-        if nbytes > self.budget // 4:
-            return _frame_bytes(obj)
-        try:
-            # reprs: 1, 1.0 and True are equal labels to ``equals`` and to
-            # a tuple, but different ones to the fingerprint. The first and
-            # last row labels tell the folds of a cross-validation apart,
-            # which share everything else: without them five folds would
-            # take turns in four places and never be found
-            ends = (repr(obj.index[0]), repr(obj.index[-1])) if len(obj) else ()
-            probe = (frame, obj.shape, repr(list(obj.columns)) if frame else repr(obj.name),
-                     tuple(repr(d) for d in dtypes), ends)
-        except TypeError:
-            return _frame_bytes(obj)
-        found = self.find(probe, obj.equals)
-        if found is not None:
-            return found
-        hashed = _frame_bytes(obj)
-        if hashed is None:
-            return None
-        # a digest: what a hit hands the key's hash is 20 bytes, not the frame
-        hashed = b"frame" + hashlib.blake2b(hashed, digest_size=20).digest()
-        return self.keep(probe, obj.copy(deep=True), hashed, weight=nbytes)
-
-
-def _exact_dtype(dtype):
-    """Whether values of ``dtype`` that compare equal have equal bytes."""
-    import pandas as pd
-
-    if isinstance(dtype, pd.StringDtype):
-        return True
-    return isinstance(dtype, np.dtype) and dtype.kind in "biumM"
-
-
-_RECENT_FRAMES = _RecentFrames()
 
 
 def file_digest(paths):
