@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._registry import Registry
 from ..utils._cache import EmbeddingCache, cache_location, fingerprint
 from ..utils._columns import one_column
+from ..utils._doc_link import DocLinkMixin
 from ..utils._optional import import_optional
 from ..utils._runtime import process_default, shared_model
 
@@ -72,7 +73,7 @@ def available_encoders():
     return _ENCODERS.names()
 
 
-class _BaseEncoder(TransformerMixin, BaseEstimator):
+class _BaseEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
     """One column in, a float32 embedding per row out.
 
     Subclasses set ``_modality`` (the feature-name prefix) and implement

@@ -10,11 +10,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._doc_link import DocLinkMixin
 from ..utils._sklearn_compat import Interval, RealNotInt, StrOptions, _fit_context
 from ._base import register_encoder
 
 
-class TabularEncoder(TransformerMixin, BaseEstimator):
+class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Impute, scale and one-hot a mixed table, each column by its dtype.
 
     Numeric and boolean columns are imputed (median, with a missing-value

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._doc_link import DocLinkMixin
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, _BaseComposition, _print_elapsed_time
 
@@ -25,7 +26,7 @@ N_JOBS = [
 Member = namedtuple("Member", ["name", "estimator", "columns"])
 
 
-class _BaseMemberComposition(ModalityInputMixin, _BaseComposition):
+class _BaseMemberComposition(DocLinkMixin, ModalityInputMixin, _BaseComposition):
     """``get_params``/``set_params`` over ``(name, estimator[, columns])`` items,
     and the modalities they make (``get_modalities``, ``with_modality_input``).
 

@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from ..utils._cache import take_rows
+from ..utils._doc_link import DocLinkMixin
 from ..utils._fitting import fit_rollback
 from ..utils._optional import import_optional
 from ..utils._runtime import thread_budget, torch_threads
@@ -60,7 +61,7 @@ def import_keras(owner):
     return import_optional("keras", owner=owner)
 
 
-class BaseKerasEstimator(BaseEstimator):
+class BaseKerasEstimator(DocLinkMixin, BaseEstimator):
     """A scikit-learn estimator that builds, trains and predicts with a Keras 3
     model; everything that is not specific to one architecture lives here.
 
