@@ -131,6 +131,19 @@ class BaseKerasEstimator(DocLinkMixin, BaseEstimator):
         Returns
         -------
         params : dict
+            Parameter names mapped to their values.
+
+        See Also
+        --------
+        set_params : Set these parameters.
+
+        Examples
+        --------
+        >>> from skfusion.keras import KerasMLPClassifier
+        >>> clf = KerasMLPClassifier(hidden_layers=(8,), fit__shuffle=False)
+        >>> params = clf.get_params()
+        >>> params["hidden_layers"], params["fit__shuffle"]
+        ((8,), False)
         """
         params = super().get_params(deep=deep)
         params.update(self._extra_params())
@@ -149,6 +162,18 @@ class BaseKerasEstimator(DocLinkMixin, BaseEstimator):
         Returns
         -------
         self : estimator instance
+            This estimator, its parameters set.
+
+        See Also
+        --------
+        get_params : The parameters, routed ones included.
+
+        Examples
+        --------
+        >>> from skfusion.keras import KerasMLPRegressor
+        >>> reg = KerasMLPRegressor().set_params(epochs=5, optimizer__beta_1=0.8)
+        >>> reg.epochs, reg.get_params()["optimizer__beta_1"]
+        (5, 0.8)
         """
         routed = {k: params.pop(k) for k in list(params) if k.split("__")[0] in _ROUTES}
         super().set_params(**params)

@@ -429,6 +429,23 @@ class BranchesMixin:
             ``{branch: columns}`` in the order of ``inputs``, as resolved in
             ``fit``; empty for a model without ``inputs``, which sees X as
             one block.
+
+        See Also
+        --------
+        skfusion.inspection.modality_importance : Importance of each modality.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import KerasFusionClassifier
+        >>> X = np.random.default_rng(0).normal(size=(20, 4))
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> clf = KerasFusionClassifier(
+        ...     [("left", "passthrough", [0, 1]), ("right", "passthrough", [2, 3])],
+        ...     hidden_layers=(4,), epochs=1, random_state=0,
+        ... ).fit(X, y)
+        >>> clf.get_modalities()
+        {'left': [0, 1], 'right': [2, 3]}
         """
         check_is_fitted(self)
         branches = getattr(self, "branches_", None)
@@ -453,6 +470,22 @@ class BranchesMixin:
         Returns
         -------
         params : dict
+            Parameter names mapped to their values.
+
+        See Also
+        --------
+        set_params : Set these parameters.
+        sklearn.compose.ColumnTransformer.get_params : The same nesting of
+            a transformer's parameters.
+
+        Examples
+        --------
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.keras import KerasFusionClassifier
+        >>> clf = KerasFusionClassifier([("tab", StandardScaler(), [0, 1])])
+        >>> params = clf.get_params()
+        >>> params["tab"], params["tab__with_mean"]
+        (StandardScaler(), True)
         """
         params = super().get_params(deep=deep)
         if deep:
@@ -475,6 +508,19 @@ class BranchesMixin:
         Returns
         -------
         self : estimator instance
+            This estimator, its parameters set.
+
+        See Also
+        --------
+        get_params : The parameters, nested ones included.
+
+        Examples
+        --------
+        >>> from sklearn.preprocessing import MinMaxScaler, StandardScaler
+        >>> from skfusion.keras import KerasFusionClassifier
+        >>> clf = KerasFusionClassifier([("tab", StandardScaler(), [0, 1])])
+        >>> clf.set_params(tab=MinMaxScaler(), tab__clip=True).inputs
+        [('tab', MinMaxScaler(clip=True), [0, 1])]
         """
         if "inputs" in params:
             super().set_params(inputs=params.pop("inputs"))
@@ -491,10 +537,51 @@ class BranchesMixin:
 
     @property
     def named_encoders_(self):
-        """Bunch: per branch (not ``"passthrough"``), its fitted encoder."""
+        """Bunch: per branch (not ``"passthrough"``), its fitted encoder.
+
+        See Also
+        --------
+        n_branch_features_ : The width of each branch's features.
+        sklearn.compose.ColumnTransformer.named_transformers_ : The same
+            for a ColumnTransformer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.keras import KerasFusionRegressor
+        >>> X = np.random.default_rng(0).normal(size=(20, 3))
+        >>> reg = KerasFusionRegressor(
+        ...     [("tab", StandardScaler(), [0, 1]), ("raw", "passthrough", [2])],
+        ...     hidden_layers=(4,), epochs=1, random_state=0,
+        ... ).fit(X, X.sum(axis=1))
+        >>> list(reg.named_encoders_)
+        ['tab']
+        >>> reg.named_encoders_.tab.mean_.shape
+        (2,)
+        """
         return self.branches_.named_encoders
 
     @property
     def n_branch_features_(self):
-        """dict: per branch, the width of its features in the model."""
+        """dict: per branch, the width of its features in the model.
+
+        See Also
+        --------
+        named_encoders_ : Each branch's fitted encoder.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.preprocessing import OneHotEncoder
+        >>> from skfusion.keras import KerasFusionRegressor
+        >>> X = np.array([[0, 1.0, 2.0], [1, 0.5, 1.0], [2, 0.0, 3.0]] * 4)
+        >>> reg = KerasFusionRegressor(
+        ...     [("kind", OneHotEncoder(sparse_output=False), [0]),
+        ...      ("size", "passthrough", [1, 2])],
+        ...     hidden_layers=(4,), epochs=1, random_state=0,
+        ... ).fit(X, X[:, 1])
+        >>> reg.n_branch_features_
+        {'kind': 3, 'size': 2}
+        """
         return dict(self.branches_.widths)

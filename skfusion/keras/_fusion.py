@@ -5,7 +5,7 @@ from numbers import Integral, Real
 
 from ..utils._modalities import ModalityInputMixin
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import import_keras
+from ._base import import_keras, layer_tag
 from ._branches import BranchesMixin, check_branches
 from ._mlp import KerasMLPClassifier, KerasMLPRegressor
 
@@ -54,10 +54,18 @@ class _KerasFusion(ModalityInputMixin, BranchesMixin):
             return keras.Model(inputs, self._dense_head(keras, fused, hidden_layers, y))
         if self.fusion == "shared":
             widths = self.n_branch_features_
-            if len(set(widths.values())) > 1:
+            if self.fusion_units is not None:
+                # each branch first projected (linearly, its own weights) to
+                # one width, so that branches of any widths share the layer
+                branches = [keras.layers.Dense(self.fusion_units,
+                                               name=layer_tag(f"project{i}", name))(branch)
+                            for i, (name, branch) in enumerate(outputs.items())]
+                widths = dict.fromkeys(widths, self.fusion_units)
+            elif len(set(widths.values())) > 1:
                 raise ValueError(
                     f"{type(self).__name__}: fusion='shared' applies one Dense layer to "
-                    f"every branch, which needs branches of one width; got {widths}. Use "
+                    f"every branch, which needs branches of one width; got {widths}. Set "
+                    "fusion_units to project each branch to that width first, use "
                     "fusion='concat', or encoders with outputs of the same width."
                 )
             units = hidden_layers.pop(0) if hidden_layers else widths[next(iter(widths))]
@@ -138,9 +146,10 @@ _FUSION_DOC = """
 default="concat"
         How the branches meet before the hidden layers: ``"concat"``
         concatenates them; ``"shared"`` first applies one Dense layer, the
-        same weights for every branch, then concatenates (branches of one
-        width only; that layer takes the first entry of ``hidden_layers``,
-        without dropout, and the other entries follow). The learned
+        same weights for every branch, then concatenates (that layer takes
+        the first entry of ``hidden_layers``, without dropout, and the other
+        entries follow; branches of different widths need
+        ``fusion_units``, which projects each to one width first). The learned
         fusions project each branch to ``fusion_units``: ``"gated"`` sums
         them through a sigmoid gate per branch and unit computed from all
         branches (a gated multimodal unit, Arevalo et al. 2017);
@@ -151,7 +160,9 @@ default="concat"
 
     fusion_units : int or None, default=None
         Width of the learned fusions' projections and output; None: the
-        widest branch's, at most 128.
+        widest branch's, at most 128. With ``fusion="shared"``: each branch
+        is first projected to this width by a linear Dense layer of its own
+        (None: no projection, and the branches must be of one width).
 
     attention_heads : int, default=2
         Heads of ``fusion="attention"``'s self-attention.
@@ -241,8 +252,11 @@ verbose, **routed_params
 
     See Also
     --------
-    EarlyFusionClassifier : Per-modality features concatenated for any
-        scikit-learn classifier.
+    KerasFusionRegressor : The regression sibling.
+    skfusion.fusion.EarlyFusionClassifier : Per-modality features
+        concatenated for any scikit-learn classifier.
+    skfusion.multitask.MultiTaskKerasEstimator : One such model, several
+        targets.
 
     Examples
     --------
@@ -349,6 +363,14 @@ validation_split, early_stopping, warm_start, random_state, verbose, \
 
     feature_names_in_ : ndarray of str
         Column names of X, when X is a DataFrame.
+
+    See Also
+    --------
+    KerasFusionClassifier : The classification sibling.
+    skfusion.fusion.EarlyFusionRegressor : Per-modality features
+        concatenated for any scikit-learn regressor.
+    skfusion.multitask.MultiTaskKerasEstimator : One such model, several
+        targets.
 
     Examples
     --------

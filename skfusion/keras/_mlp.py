@@ -230,6 +230,23 @@ class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
         -------
         self : object
             The fitted classifier.
+
+        See Also
+        --------
+        sklearn.neural_network.MLPClassifier.fit : The same for
+            scikit-learn's network.
+
+        Examples
+        --------
+        A multi-label fit: a 0/1 column per label.
+
+        >>> import numpy as np
+        >>> from skfusion.keras import KerasMLPClassifier
+        >>> X = np.array([[0.0, 0.1], [0.2, 0.0], [1.0, 0.9], [0.9, 1.0]])
+        >>> Y = np.array([[1, 0], [1, 1], [0, 1], [0, 1]])
+        >>> clf = KerasMLPClassifier(hidden_layers=(4,), epochs=2, random_state=0).fit(X, Y)
+        >>> clf.n_outputs_, clf.predict(X).shape
+        (2, (4, 2))
         """
         return super().fit(X, y, sample_weight=sample_weight)
 
@@ -245,6 +262,21 @@ class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
         -------
         proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
             Always 2-D, one row per input row (even a single one).
+
+        See Also
+        --------
+        predict : The most likely class.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import KerasMLPClassifier
+        >>> X = np.array([[0.0, 0.1], [0.2, 0.0], [1.0, 0.9], [0.9, 1.0]])
+        >>> y = np.array(["no", "no", "yes", "yes"])
+        >>> clf = KerasMLPClassifier(hidden_layers=(4,), epochs=2, random_state=0).fit(X, y)
+        >>> proba = clf.predict_proba(X[:1])
+        >>> proba.shape, bool(np.isclose(proba.sum(), 1.0))
+        ((1, 2), True)
         """
         proba = self._forward(X)
         if self._multilabel:
@@ -263,6 +295,23 @@ class KerasMLPClassifier(ClassifierMixin, _BaseKerasMLP):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The class with the highest probability, or per label whether
+            its probability exceeds 0.5.
+
+        See Also
+        --------
+        predict_proba : The class probabilities.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import KerasMLPClassifier
+        >>> X = np.array([[0.0, 0.1], [0.2, 0.0], [1.0, 0.9], [0.9, 1.0]])
+        >>> y = np.array(["no", "no", "yes", "yes"])
+        >>> clf = KerasMLPClassifier(hidden_layers=(4,), epochs=2, random_state=0).fit(X, y)
+        >>> pred = clf.predict(X)
+        >>> pred.shape, set(pred) <= {"no", "yes"}
+        ((4,), True)
         """
         proba = self.predict_proba(X)
         if self._multilabel:
@@ -480,6 +529,22 @@ class KerasMLPRegressor(RegressorMixin, _BaseKerasMLP):
         -------
         self : object
             The fitted regressor.
+
+        See Also
+        --------
+        sklearn.neural_network.MLPRegressor.fit : The same for
+            scikit-learn's network.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import KerasMLPRegressor
+        >>> X = np.array([[0.0], [0.5], [1.0], [1.5]])
+        >>> reg = KerasMLPRegressor(hidden_layers=(4,), epochs=2, random_state=0)
+        >>> reg.fit(X, np.array([0.0, 1.0, 2.0, 3.0])).n_outputs_
+        1
+        >>> len(reg.history_["loss"])
+        2
         """
         return super().fit(X, y, sample_weight=sample_weight)
 
@@ -495,6 +560,21 @@ class KerasMLPRegressor(RegressorMixin, _BaseKerasMLP):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when y was 1-D at fit.
+
+        See Also
+        --------
+        sklearn.neural_network.MLPRegressor.predict : The same for
+            scikit-learn's network.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import KerasMLPRegressor
+        >>> X = np.array([[0.0], [0.5], [1.0], [1.5]])
+        >>> reg = KerasMLPRegressor(hidden_layers=(4,), epochs=2, random_state=0)
+        >>> Y = np.column_stack([X[:, 0], -X[:, 0]])
+        >>> reg.fit(X, Y).predict(X[:3]).shape
+        (3, 2)
         """
         out = self._forward(X)
         return out[:, 0] if self._y_1d else out
