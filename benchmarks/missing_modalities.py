@@ -209,7 +209,10 @@ def print_verdict(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=len(SEEDS),
-                        help=f"the first this many of the seeds {SEEDS} (default all)")
+                        help=f"seeds 0 to this number less one (default {len(SEEDS)})")
+    parser.add_argument("--scenario", action="append", default=None,
+                        help="only this scenario of the demo's (repeatable; default both): "
+                        "'reviewer & product' or '+ star rating'")
     parser.add_argument("--rows", type=int, default=None,
                         help="a stratified sample of this many reviews, for a quick look "
                         "(default all 23,486)")
@@ -235,7 +238,11 @@ def main(argv=None):
         X, _, y, _ = train_test_split(X, y, train_size=args.rows, stratify=y, random_state=0)
         X, y = X.reset_index(drop=True), y.reset_index(drop=True)
     no_text = X[TEXT].isna().to_numpy()
-    seeds = SEEDS[:args.seeds]
+    seeds = tuple(range(args.seeds))
+    scenarios = {name: SCENARIOS[name] for name in (args.scenario or SCENARIOS)
+                 if name in SCENARIOS}
+    if args.scenario and len(scenarios) < len(set(args.scenario)):
+        parser.error(f"--scenario: one of {list(SCENARIOS)}; got {args.scenario}")
     minilm = minilm_path() if args.minilm else None
     if args.minilm and not minilm:
         return 1
@@ -254,7 +261,7 @@ def main(argv=None):
         cache = args.cache_dir or tmp
         if minilm:
             encode_once(minilm, X, cache)
-        for scenario, numeric in SCENARIOS.items():
+        for scenario, numeric in scenarios.items():
             results = {}
             for seed in seeds:
                 for label, model in configurations(numeric, seed, minilm, cache):

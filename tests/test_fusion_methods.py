@@ -80,11 +80,12 @@ def test_grid_search_over_fusion(data):
     X, y = data
     search = GridSearchCV(
         KerasFusionClassifier(branches(), hidden_layers=(4,), epochs=3, learning_rate=1e-2,
-                              random_state=0),
-        {"fusion": ["concat", "gated", "weighted", "attention"]}, cv=2, error_score="raise",
+                              fusion_units=4, random_state=0),
+        {"fusion": ["concat", "shared", "gated", "weighted", "attention"]}, cv=2,
+        error_score="raise",
     ).fit(X, y)
-    assert len(search.cv_results_["mean_test_score"]) == 4
-    assert search.best_params_["fusion"] in {"concat", "gated", "weighted", "attention"}
+    assert len(search.cv_results_["mean_test_score"]) == 5
+    assert search.best_params_["fusion"] in {"concat", "shared", "gated", "weighted", "attention"}
 
 
 def test_bad_fusion_parameters_are_clear_errors(data):

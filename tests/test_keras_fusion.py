@@ -88,6 +88,27 @@ def test_shared_fusion_applies_one_layer_to_every_branch():
                                       ("b", "passthrough", [3, 4])]).fit(X, X[:, 0])
 
 
+def test_shared_fusion_projects_branches_of_different_widths_with_fusion_units():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 7))
+    y = X[:, 0] - X[:, 5]
+    inputs = [("a", "passthrough", [0, 1, 2, 3, 4]), ("b", StandardScaler(), [5, 6])]
+    reg = KerasFusionRegressor(inputs, fusion="shared", fusion_units=3, hidden_layers=(4,),
+                               epochs=2, random_state=0).fit(X, y)
+    # each branch its own projection to 3 units, then the one shared layer
+    assert reg.model_.get_layer("project0_a").kernel.shape == (5, 3)
+    assert reg.model_.get_layer("project1_b").kernel.shape == (2, 3)
+    shared = reg.model_.get_layer("shared")
+    assert shared.kernel.shape == (3, 4)
+    assert len(shared._inbound_nodes) == 2
+    assert reg.predict(X).shape == (80,)
+    # repeatable, and the same after pickling
+    again = clone(reg).fit(X, y)
+    np.testing.assert_allclose(again.predict(X), reg.predict(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(reg)).predict(X), reg.predict(X),
+                               rtol=1e-6, atol=1e-6)
+
+
 def test_one_branch_reads_its_own_input_through_with_modality_input():
     """Two branches on the same columns: a view feeds one of them other
     rows, which is how modality_importance measures each branch alone."""
