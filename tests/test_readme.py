@@ -5,7 +5,7 @@ it but one visible patch: ``skfusion.datasets.load_clothing_reviews`` returns
 only the first ``ROWS`` reviews, so that a block written for all 23,486 stays
 fast here. The README text itself is run unchanged. Blocks about a Keras
 model carry the ``keras`` marker, so CI runs them again under the torch
-backend.
+backend. ``prelude`` and ``run_script`` serve tests/test_user_guide.py too.
 """
 
 import os
@@ -21,25 +21,40 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 ROWS = 2000
 
-# Run before each block. It prints a line whenever the loader is called, so
-# the test can tell that a block which loads the reviews ran on ROWS of them.
-PRELUDE = textwrap.dedent(f"""
-    import skfusion.datasets
+def prelude(rows=ROWS):
+    """Code run before each block. It prints a line whenever the loader is
+    called, so a test can tell that a block which loads the reviews ran on
+    ``rows`` of them."""
+    return textwrap.dedent(f"""
+        import skfusion.datasets
 
-    def _first_rows(*args, _load=skfusion.datasets.load_clothing_reviews, **kwargs):
-        data = _load(*args, **kwargs)
-        if isinstance(data, tuple):
-            data = tuple(part[:{ROWS}] for part in data)
-        else:
-            for key in ("data", "target", "frame"):
-                if data.get(key) is not None:
-                    data[key] = data[key][:{ROWS}]
-        print("README test: load_clothing_reviews gave the first {ROWS} reviews")
-        return data
+        def _first_rows(*args, _load=skfusion.datasets.load_clothing_reviews, **kwargs):
+            data = _load(*args, **kwargs)
+            if isinstance(data, tuple):
+                data = tuple(part[:{rows}] for part in data)
+            else:
+                for key in ("data", "target", "frame"):
+                    if data.get(key) is not None:
+                        data[key] = data[key][:{rows}]
+            print("test prelude: load_clothing_reviews gave the first {rows} reviews")
+            return data
 
-    skfusion.datasets.load_clothing_reviews = _first_rows
-    del _first_rows
-""")
+        skfusion.datasets.load_clothing_reviews = _first_rows
+        del _first_rows
+    """)
+
+
+def run_script(code, directory, *, rows=ROWS, cache=None, timeout=300):
+    """Run ``prelude(rows)`` and ``code`` in a fresh interpreter, offline, in
+    ``directory``; ``cache`` is the blocks' ``user_cache_dir()`` root
+    (default: one in ``directory``)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "XDG_CACHE_HOME": str(cache or directory / "cache")}
+    script = directory / "block.py"
+    script.write_text(prelude(rows) + "\n" + code, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script)], cwd=directory, env=env,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def readme_blocks():
@@ -77,14 +92,7 @@ def test_readme_has_python_blocks():
 
 @pytest.mark.parametrize("code", _params())
 def test_readme_block_runs_on_its_own(code, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-           # user_cache_dir() of the blocks: a cache of the test's own
-           "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    script = tmp_path / "block.py"
-    script.write_text(PRELUDE + "\n" + code, encoding="utf-8")
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = run_script(code, tmp_path)
     assert result.returncode == 0, (
         f"this README block fails when run on its own:\n{code}\n"
         f"stderr:\n{result.stderr[-4000:]}"
