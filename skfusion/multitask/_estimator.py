@@ -305,6 +305,24 @@ modality_dropout
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        skfusion.keras.KerasFusionClassifier.fit : The same for one
+            classification target.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skfusion.multitask import MultiTaskKerasEstimator
+        >>> X = np.random.RandomState(0).normal(size=(40, 2))
+        >>> Y = pd.DataFrame({"price": X[:, 0], "big": np.where(X[:, 1] > 0, "yes", "no")})
+        >>> model = MultiTaskKerasEstimator({"price": "regression", "big": "binary"},
+        ...                                 shared_layers=(4,), epochs=1, random_state=0)
+        >>> model.fit(X, Y).classes_["big"].tolist()
+        ['no', 'yes']
+        >>> sorted(model.history_)
+        ['big_accuracy', 'big_loss', 'loss', 'price_loss', 'price_mae']
         """
         # tasks, loss weights and Y are checked, and the target encodings
         # learnt, before the branches encode X, which can take minutes
@@ -499,6 +517,23 @@ modality_dropout
             numbers, or 0/1 per label of a multilabel task. Indexed like
             ``X`` when ``X`` is a DataFrame. Fitted on a single task's 1-D
             ``y``: that task's predictions, as a 1-D array.
+
+        See Also
+        --------
+        predict_proba : Class probabilities of the classification tasks.
+        get_output_meta : The columns and dtypes of this output.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skfusion.multitask import MultiTaskKerasEstimator
+        >>> X = np.random.RandomState(0).normal(size=(40, 2))
+        >>> Y = pd.DataFrame({"price": X[:, 0], "big": np.where(X[:, 1] > 0, "yes", "no")})
+        >>> model = MultiTaskKerasEstimator({"price": "regression", "big": "binary"},
+        ...                                 shared_layers=(4,), epochs=1, random_state=0)
+        >>> pred = model.fit(X, Y).predict(X[:3])
+        >>> pred.shape, pred["price"].dtype, set(pred["big"]) <= {"no", "yes"}
+        ((3, 2), dtype('float64'), True)
         """
         outputs = self._outputs(X)
         if self._target_1d_:
@@ -529,6 +564,22 @@ modality_dropout
             n_classes) in the order of ``classes_[task]`` (a multilabel
             task: the probability of each label). Fitted on a single task's
             1-D ``y``: that task's array, in the order of ``classes_``.
+
+        See Also
+        --------
+        predict : Every task's prediction.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skfusion.multitask import MultiTaskKerasEstimator
+        >>> X = np.random.RandomState(0).normal(size=(40, 2))
+        >>> Y = pd.DataFrame({"price": X[:, 0], "big": np.where(X[:, 1] > 0, "yes", "no")})
+        >>> model = MultiTaskKerasEstimator({"price": "regression", "big": "binary"},
+        ...                                 shared_layers=(4,), epochs=1, random_state=0)
+        >>> proba = model.fit(X, Y).predict_proba(X[:3])
+        >>> list(proba), proba["big"].shape
+        (['big'], (3, 2))
         """
         outputs = self._outputs(X)
         if self._target_1d_:
@@ -560,6 +611,11 @@ modality_dropout
             classification task (a multilabel task: ``<task>_<label
             column>``), tasks in their order and classes in the order of
             ``classes_[task]``.
+
+        See Also
+        --------
+        skfusion.distributed.predict : Predicts partition by partition with
+            this table as the output's declaration.
 
         Examples
         --------
@@ -615,6 +671,22 @@ modality_dropout
         -------
         score : float
             The unweighted mean over tasks; use :func:`task_scorer` for one.
+
+        See Also
+        --------
+        task_scorer : A scorer of one task, for a grid search.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from skfusion.multitask import MultiTaskKerasEstimator
+        >>> X = np.random.RandomState(0).normal(size=(40, 2))
+        >>> Y = pd.DataFrame({"price": X[:, 0], "big": np.where(X[:, 1] > 0, "yes", "no")})
+        >>> model = MultiTaskKerasEstimator({"price": "regression", "big": "binary"},
+        ...                                 shared_layers=(4,), epochs=1, random_state=0)
+        >>> score = model.fit(X, Y).score(X, Y)
+        >>> isinstance(score, float) and score <= 1.0
+        True
         """
         outputs = self._outputs(X)
         Y = self._check_Y(X, y)
