@@ -17,6 +17,30 @@ class TokenSequences:
 
     Indexing with rows gives another ``TokenSequences``, so the Keras base
     splits and selects rows of it as of any input array.
+
+    Parameters
+    ----------
+    arrays : iterable of ndarray
+        Per row, an array of shape (length, ...): its token ids, or its
+        token states.
+
+    limit : int
+        The longest sequence the branch's model takes (the encoder's
+        ``max_length``): a padded batch is at most this long, unless a row
+        is longer.
+
+    See Also
+    --------
+    skfusion.keras.KerasBranch.transform : A branch's model input, which may be one.
+    skfusion.keras.TextBranch : The branch whose input this is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfusion.keras import TokenSequences
+    >>> ids = TokenSequences([np.array([2, 5, 3]), np.array([2, 6, 7, 8, 3])], limit=16)
+    >>> len(ids), ids[[1]].lengths()
+    (2, array([5]))
     """
 
     def __init__(self, arrays, limit):
@@ -32,10 +56,60 @@ class TokenSequences:
         return TokenSequences([self.arrays[i] for i in np.asarray(rows)], self.limit)
 
     def lengths(self):
+        """Each row's number of tokens.
+
+        Returns
+        -------
+        lengths : ndarray of shape (n_rows,)
+            The length of each row's array, in row order.
+
+        See Also
+        --------
+        padded : Rows as one padded batch.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import TokenSequences
+        >>> TokenSequences([np.array([2, 5, 3]), np.array([2, 3])], limit=16).lengths()
+        array([3, 2])
+        """
         return np.asarray([len(a) for a in self.arrays])
 
     def padded(self, rows):
-        """The rows as one zero-padded batch and its mask."""
+        """The rows as one zero-padded batch and its mask.
+
+        The batch's length is its longest row's, rounded up to a multiple of
+        8 but at most ``limit`` (so a traced step meets few shapes).
+
+        Parameters
+        ----------
+        rows : sequence of int
+            Positions of the rows in the batch, in its order.
+
+        Returns
+        -------
+        padded : ndarray of shape (len(rows), length, ...)
+            The rows' arrays, zeros after each row's end.
+
+        mask : ndarray of shape (len(rows), length), float32
+            1 for a real token, 0 for padding.
+
+        See Also
+        --------
+        lengths : Each row's number of tokens.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.keras import TokenSequences
+        >>> ids = TokenSequences([np.array([2, 5, 3]), np.array([2, 3])], limit=16)
+        >>> padded, mask = ids.padded([1, 0])
+        >>> padded.shape
+        (2, 8)
+        >>> mask[0]
+        array([1., 1., 0., 0., 0., 0., 0., 0.], dtype=float32)
+        """
         return pad_batch([self.arrays[i] for i in rows], self.limit)
 
 
