@@ -50,6 +50,12 @@ class KerasBranch:
     encoder : scikit-learn transformer
         The (cloned) encoder this branch belongs to.
 
+    See Also
+    --------
+    skfusion.keras.TextBranch : A text encoder's trainable BERT layers.
+    skfusion.keras.ImageBranch : An image encoder's trainable backbone.
+    skfusion.keras.KerasFusionClassifier : A model whose branches these are.
+
     Examples
     --------
     A character-level branch: the encoder's ``transform`` gives frozen
@@ -102,6 +108,20 @@ class KerasBranch:
         Returns
         -------
         self : KerasBranch
+            The fitted branch.
+
+        See Also
+        --------
+        transform : The model's input, once fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.keras import KerasBranch
+        >>> branch = KerasBranch(StandardScaler()).fit(np.array([[1.0], [3.0]]))
+        >>> branch.encoder.mean_
+        array([2.])
         """
         self.encoder.fit(X)
         return self
@@ -125,6 +145,24 @@ class KerasBranch:
             zero-padded to its longest row, as input ``name`` of shape
             (batch, length, ...) and a float mask of shape (batch, length)
             as input ``name + "_mask"``.
+
+        See Also
+        --------
+        build : The Keras input this output feeds.
+        skfusion.keras.TokenSequences : Rows of different lengths.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.keras import KerasBranch
+        >>> class Scaled(KerasBranch):
+        ...     def transform(self, X):
+        ...         return self.encoder.transform(X).astype("float32")
+        >>> X = np.array([[1.0], [3.0]])
+        >>> Scaled(StandardScaler()).fit(X).transform(X)
+        array([[-1.],
+               [ 1.]], dtype=float32)
         """
         raise NotImplementedError(f"{type(self).__name__} must define transform(X)")
 
@@ -147,6 +185,23 @@ class KerasBranch:
         output : keras.KerasTensor of shape (batch, width)
             The branch's features, which the model fuses with the other
             branches'.
+
+        See Also
+        --------
+        build_tokens : The same before pooling, for token attention.
+        transform : What feeds the inputs.
+
+        Examples
+        --------
+        >>> import keras
+        >>> from skfusion.keras import KerasBranch
+        >>> class Dense(KerasBranch):
+        ...     def build(self, name):
+        ...         x = keras.Input(shape=(2,), name=name)
+        ...         return {name: x}, keras.layers.Dense(4, name=f"{name}_dense")(x)
+        >>> inputs, output = Dense(None).build("tab")
+        >>> list(inputs), tuple(output.shape)
+        (['tab'], (None, 4))
         """
         raise NotImplementedError(f"{type(self).__name__} must define build(name)")
 
@@ -173,6 +228,27 @@ class KerasBranch:
             A state per token.
         mask : keras.KerasTensor of shape (batch, length)
             1 for a real token, 0 for padding.
+
+        See Also
+        --------
+        build : The branch's pooled output.
+        skfusion.keras.KerasFusionClassifier : Its ``token_attention``.
+
+        Examples
+        --------
+        >>> import keras
+        >>> from skfusion.keras import KerasBranch
+        >>> print(KerasBranch(None).build_tokens("review"))
+        None
+        >>> class Words(KerasBranch):
+        ...     def build_tokens(self, name):
+        ...         ids = keras.Input(shape=(None,), dtype="int32", name=name)
+        ...         mask = keras.Input(shape=(None,), name=f"{name}_mask")
+        ...         states = keras.layers.Embedding(100, 8, name=f"{name}_words")(ids)
+        ...         return {name: ids, f"{name}_mask": mask}, states, mask
+        >>> inputs, states, mask = Words(None).build_tokens("review")
+        >>> sorted(inputs), tuple(states.shape)
+        (['review', 'review_mask'], (None, None, 8))
         """
         return None
 
@@ -185,5 +261,25 @@ class KerasBranch:
             ``{variable.path: multiplier}``: each such weight learns at the
             model's learning rate times its multiplier; weights left out
             learn at the model's rate. The default is ``{}``.
+
+        See Also
+        --------
+        build : Makes the weights.
+
+        Examples
+        --------
+        >>> import keras
+        >>> from skfusion.keras import KerasBranch
+        >>> class Slow(KerasBranch):
+        ...     def build(self, name):
+        ...         x = keras.Input(shape=(2,), name=name)
+        ...         self.dense = keras.layers.Dense(4, name=f"{name}_dense")
+        ...         return {name: x}, self.dense(x)
+        ...     def learning_rates(self):
+        ...         return {v.path: 0.1 for v in self.dense.weights}
+        >>> branch = Slow(None)
+        >>> _ = branch.build("tab")
+        >>> branch.learning_rates()
+        {'tab_dense/kernel': 0.1, 'tab_dense/bias': 0.1}
         """
         return {}
