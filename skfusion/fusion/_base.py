@@ -72,6 +72,22 @@ class _BaseMemberComposition(DocLinkMixin, ModalityInputMixin, _BaseComposition)
         -------
         params : dict
             Parameter names mapped to their values.
+
+        See Also
+        --------
+        skfusion.fusion.LateFusionClassifier.set_params : Set them, members included.
+        sklearn.base.BaseEstimator.get_params : The same for an estimator without members.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LinearRegression, Ridge
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> reg = LateFusionRegressor([("a", LinearRegression(), [0]), ("b", Ridge(), [1])])
+        >>> params = reg.get_params()
+        >>> params["b"], params["b__alpha"]
+        (Ridge(), 1.0)
+        >>> sorted(reg.get_params(deep=False))[:3]
+        ['cv', 'estimators', 'memory']
         """
         return self._get_params("_estimators", deep=deep)
 
@@ -89,6 +105,22 @@ class _BaseMemberComposition(DocLinkMixin, ModalityInputMixin, _BaseComposition)
         Returns
         -------
         self : estimator instance
+            This estimator, its parameters set.
+
+        See Also
+        --------
+        skfusion.fusion.LateFusionClassifier.get_params : The parameters it sets.
+        sklearn.base.BaseEstimator.set_params : The same for an estimator without members.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LinearRegression, Ridge
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> reg = LateFusionRegressor([("a", LinearRegression(), [0]), ("b", Ridge(), [1])])
+        >>> reg.set_params(b__alpha=10.0, a="drop").get_params()["b__alpha"]
+        10.0
+        >>> reg.named_estimators.a
+        'drop'
         """
         if self._members_attr in params:
             # the members first, so that parameters of new members can follow
@@ -118,6 +150,24 @@ class _BaseMemberComposition(DocLinkMixin, ModalityInputMixin, _BaseComposition)
             ``{name: columns}`` of the members (early fusion: blocks) that
             are not dropped, in order, as resolved in ``fit``; ``None`` for
             a member that sees every column.
+
+        See Also
+        --------
+        skfusion.inspection.modality_importance : Each modality's importance, by these columns.
+        skfusion.fusion.LateFusionClassifier.named_estimators : The members as given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> X = np.arange(12.0).reshape(4, 3)
+        >>> y = X.sum(axis=1)
+        >>> reg = LateFusionRegressor(
+        ...     [("a", LinearRegression(), [0, 1]), ("b", LinearRegression(), [2])]
+        ... ).fit(X, y)
+        >>> reg.get_modalities()
+        {'a': [0, 1], 'b': [2]}
         """
         check_is_fitted(self, "_columns_")
         return dict(zip(getattr(self, self._names_attr), self._columns_))

@@ -40,6 +40,12 @@ def register_combiner(name, func, *, overwrite=False):
     func : callable
         ``func`` itself, so this can be used as a decorator factory's body.
 
+    See Also
+    --------
+    get_combiner : Look a registered combiner up by name.
+    available_combiners : The names registered so far.
+    skfusion.fusion.LateFusionClassifier : Fuses its members' probabilities with ``combiner=``.
+
     Examples
     --------
     >>> import numpy as np
@@ -68,13 +74,18 @@ def get_combiner(name):
     combiner : callable
         ``combiner(probas, weights)``, as described in :func:`register_combiner`.
 
+    See Also
+    --------
+    register_combiner : Add a combiner under a new name.
+    available_combiners : The names it accepts.
+
     Examples
     --------
     >>> import numpy as np
     >>> from skfusion.fusion import get_combiner
     >>> probas = np.array([[[0.2, 0.8]], [[0.6, 0.4]]])
-    >>> get_combiner("mean")(probas, np.array([[0.5], [0.5]])).tolist()
-    [[0.4, 0.6000000000000001]]
+    >>> get_combiner("mean")(probas, np.array([[0.5], [0.5]])).round(6).tolist()
+    [[0.4, 0.6]]
     """
     return _COMBINERS.get(name)
 
@@ -85,6 +96,11 @@ def available_combiners():
     Returns
     -------
     names : list of str
+
+    See Also
+    --------
+    get_combiner : The combiner behind each name.
+    register_combiner : Add a name to this list.
 
     Examples
     --------

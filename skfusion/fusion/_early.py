@@ -328,6 +328,26 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
             Sparse when any block's output is sparse and the final estimator
             takes sparse input; ``output_indices_`` maps each block to its
             columns.
+
+        See Also
+        --------
+        skfusion.fusion.EarlyFusionClassifier.get_feature_names_out : The names of these columns.
+        sklearn.compose.ColumnTransformer.transform : Concatenation without per-block scaling.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 3))
+        >>> y = X[:, 0] + 10 * X[:, 2]
+        >>> reg = EarlyFusionRegressor(
+        ...     [("wide", StandardScaler(), [0, 1]), ("narrow", "passthrough", [2])], Ridge()
+        ... ).fit(X, y)
+        >>> reg.transform(X[:4]).shape
+        (4, 3)
         """
         return self._fused_features(X)
 
@@ -346,6 +366,26 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         Returns
         -------
         feature_names_out : ndarray of str objects
+
+        See Also
+        --------
+        skfusion.fusion.EarlyFusionClassifier.transform : The columns these names describe.
+        sklearn.compose.ColumnTransformer.get_feature_names_out : Its names, ``<name>__<feature>`` too.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 3))
+        >>> y = X[:, 0] + 10 * X[:, 2]
+        >>> reg = EarlyFusionRegressor(
+        ...     [("wide", StandardScaler(), [0, 1]), ("narrow", "passthrough", [2])], Ridge()
+        ... ).fit(X, y)
+        >>> reg.get_feature_names_out().tolist()
+        ['wide__x0', 'wide__x1', 'narrow__x2']
         """
         check_is_fitted(self, "encoders_")
         input_features = _check_feature_names_in(self, input_features)

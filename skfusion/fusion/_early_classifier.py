@@ -202,6 +202,24 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        EarlyFusionClassifier.predict_proba : The final estimator on the fused features.
+        sklearn.pipeline.Pipeline.fit : A single block's counterpart.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = EarlyFusionClassifier(
+        ...     [("a", StandardScaler(), [0, 1]), ("b", "passthrough", [2, 3])], LogisticRegression()
+        ... ).fit(X, y)
+        >>> clf.classes_.tolist(), clf.classifier_.coef_.shape
+        ([0, 1], (1, 4))
         """
         with fit_rollback(self):
             _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
@@ -231,6 +249,23 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+
+        See Also
+        --------
+        EarlyFusionClassifier.predict_proba : The probabilities behind these labels.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = EarlyFusionClassifier(
+        ...     [("a", StandardScaler(), [0, 1]), ("b", "passthrough", [2, 3])], LogisticRegression()
+        ... ).fit(X, y)
+        >>> clf.predict(X[:4]).tolist()
+        [1, 0, 0, 0]
         """
         Z = self._fused_features(X)
         return self.classifier_.predict(Z)
@@ -252,6 +287,24 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
             returns ``(n_samples, n_labels)``; scikit-learn's tree and
             neighbour classifiers a list of ``(n_samples, 2)`` arrays, one per
             label.
+
+        See Also
+        --------
+        EarlyFusionClassifier.transform : The fused features the classifier reads.
+        EarlyFusionClassifier.predict_log_proba : Their logarithm.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = EarlyFusionClassifier(
+        ...     [("a", StandardScaler(), [0, 1]), ("b", "passthrough", [2, 3])], LogisticRegression()
+        ... ).fit(X, y)
+        >>> clf.predict_proba(X[:2]).round(2).tolist()
+        [[0.36, 0.64], [0.81, 0.19]]
         """
         Z = self._fused_features(X)
         return self.classifier_.predict_proba(Z)
@@ -268,6 +321,23 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+
+        See Also
+        --------
+        EarlyFusionClassifier.predict_proba : The probabilities themselves.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = EarlyFusionClassifier(
+        ...     [("a", StandardScaler(), [0, 1]), ("b", "passthrough", [2, 3])], LogisticRegression()
+        ... ).fit(X, y)
+        >>> clf.predict_log_proba(X[:2]).round(2).tolist()
+        [[-1.03, -0.44], [-0.21, -1.66]]
         """
         Z = self._fused_features(X)
         return self.classifier_.predict_log_proba(Z)
@@ -284,6 +354,23 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+
+        See Also
+        --------
+        EarlyFusionClassifier.predict_proba : The classifier's probabilities.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = EarlyFusionClassifier(
+        ...     [("a", StandardScaler(), [0, 1]), ("b", "passthrough", [2, 3])], LogisticRegression()
+        ... ).fit(X, y)
+        >>> clf.decision_function(X[:2]).round(2).tolist()
+        [0.6, -1.46]
         """
         Z = self._fused_features(X)
         return self.classifier_.decision_function(Z)

@@ -149,6 +149,26 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        EarlyFusionRegressor.predict : The final estimator on the fused features.
+        sklearn.pipeline.Pipeline.fit : A single block's counterpart.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 3))
+        >>> y = X[:, 0] + 10 * X[:, 2]
+        >>> reg = EarlyFusionRegressor(
+        ...     [("wide", StandardScaler(), [0, 1]), ("narrow", "passthrough", [2])], Ridge()
+        ... ).fit(X, y)
+        >>> reg.output_indices_
+        {'wide': slice(0, 2, None), 'narrow': slice(2, 3, None)}
         """
         with fit_rollback(self):
             _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
@@ -170,6 +190,25 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+        See Also
+        --------
+        EarlyFusionRegressor.transform : The fused features it predicts from.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from skfusion.fusion import EarlyFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(30, 3))
+        >>> y = X[:, 0] + 10 * X[:, 2]
+        >>> reg = EarlyFusionRegressor(
+        ...     [("wide", StandardScaler(), [0, 1]), ("narrow", "passthrough", [2])], Ridge()
+        ... ).fit(X, y)
+        >>> reg.predict(X[:3]).round(2).tolist()
+        [11.23, -7.36, -0.14]
         """
         Z = self._fused_features(X)
         return self.regressor_.predict(Z)

@@ -261,6 +261,23 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        LateFusionClassifier.predict_proba : The fused probabilities of the fitted members.
+        sklearn.ensemble.VotingClassifier.fit : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import LateFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = LateFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.classes_.tolist(), clf.weights_.tolist()
+        ([0, 1], [0.5, 0.5])
         """
         with fit_rollback(self):
             _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
@@ -335,6 +352,23 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
+
+        See Also
+        --------
+        LateFusionClassifier.predict_proba : The fused probabilities these labels maximise.
+        sklearn.ensemble.VotingClassifier.predict : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import LateFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = LateFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.predict(X[:4]).tolist()
+        [1, 0, 0, 0]
         """
         fused = self._fused(X)
         return self._target_.decode(fused)
@@ -360,6 +394,24 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
             Class probabilities in the order of ``classes_``; for multi-label
             y, the probability of each label.
+
+        See Also
+        --------
+        LateFusionClassifier.transform : Each member's probabilities before fusion.
+        skfusion.fusion.get_combiner : The rules that fuse them (``combiner``).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import LateFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = LateFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> proba = clf.predict_proba(X[:2])
+        >>> proba.shape, proba.sum(axis=1).round(6).tolist()
+        ((2, 2), [1.0, 1.0])
         """
         return self._fused(X)
 
@@ -380,6 +432,23 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
             voting: ``(n_samples, n_members)`` integer-encoded labels (one
             column per member and label for multi-label y). Rows a member
             cannot see (missing modality) are NaN in its columns.
+
+        See Also
+        --------
+        LateFusionClassifier.get_feature_names_out : The names of these columns.
+        LateFusionClassifier.predict_proba : The fused probabilities.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import LateFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = LateFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.transform(X[:2]).shape
+        (2, 4)
         """
         scores, _ = self._member_scores(X, self._fused_method())
         if self.voting == "hard" and not self._target_.multilabel:
@@ -402,6 +471,22 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
         feature_names_out : ndarray of str objects
             ``<classname>_<member><k>`` per class (or label) for soft voting,
             ``<classname>_<member>`` for hard voting.
+
+        See Also
+        --------
+        LateFusionClassifier.transform : The columns these names describe.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import LateFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = LateFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.get_feature_names_out().tolist()
+        ['latefusionclassifier_a0', 'latefusionclassifier_a1', 'latefusionclassifier_b0', 'latefusionclassifier_b1']
         """
         check_is_fitted(self, "n_features_in_")
         _check_feature_names_in(self, input_features, generate_names=False)

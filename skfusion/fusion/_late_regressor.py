@@ -148,6 +148,24 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        LateFusionRegressor.predict : The weighted mean of the fitted members.
+        sklearn.ensemble.VotingRegressor.fit : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 5.0]])
+        >>> y = np.array([1.0, 4.0, 4.0, 8.0])
+        >>> reg = LateFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", LinearRegression(), [1])], weights=[3, 1]
+        ... ).fit(X, y)
+        >>> reg.weights_.tolist()
+        [0.75, 0.25]
         """
         with fit_rollback(self):
             _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
@@ -171,6 +189,24 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values.
+
+        See Also
+        --------
+        LateFusionRegressor.transform : Each member's predictions before fusion.
+        sklearn.ensemble.VotingRegressor.predict : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 5.0]])
+        >>> y = np.array([1.0, 4.0, 4.0, 8.0])
+        >>> reg = LateFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", LinearRegression(), [1])], weights=[3, 1]
+        ... ).fit(X, y)
+        >>> reg.predict(X).round(2).tolist()
+        [1.18, 3.56, 4.73, 7.53]
         """
         return self._fused(X)
 
@@ -186,6 +222,24 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         -------
         predictions : ndarray of shape (n_samples, n_members * n_outputs)
             NaN where a member cannot see a row (missing modality).
+
+        See Also
+        --------
+        LateFusionRegressor.get_feature_names_out : The names of these columns.
+        LateFusionRegressor.predict : Their weighted mean.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 5.0]])
+        >>> y = np.array([1.0, 4.0, 4.0, 8.0])
+        >>> reg = LateFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", LinearRegression(), [1])], weights=[3, 1]
+        ... ).fit(X, y)
+        >>> reg.transform(X[:2]).round(2).tolist()
+        [[1.1, 1.4], [3.2, 4.66]]
         """
         return np.hstack(self._member_scores(X, "predict")[0])
 
@@ -200,6 +254,23 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         Returns
         -------
         feature_names_out : ndarray of str objects
+
+        See Also
+        --------
+        LateFusionRegressor.transform : The columns these names describe.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, 5.0]])
+        >>> y = np.array([1.0, 4.0, 4.0, 8.0])
+        >>> reg = LateFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", LinearRegression(), [1])], weights=[3, 1]
+        ... ).fit(X, y)
+        >>> reg.get_feature_names_out().tolist()
+        ['latefusionregressor_a', 'latefusionregressor_b']
         """
         check_is_fitted(self, "n_features_in_")
         _check_feature_names_in(self, input_features, generate_names=False)

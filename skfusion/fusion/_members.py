@@ -62,6 +62,22 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         Returns
         -------
         named_estimators : :class:`~sklearn.utils.Bunch`
+            Each member's estimator (or ``"drop"``) under its name.
+
+        See Also
+        --------
+        skfusion.fusion.LateFusionClassifier.get_modalities : The columns of each fitted member.
+        sklearn.ensemble.VotingClassifier : The scikit-learn ensemble with the same view.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LinearRegression, Ridge
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> reg = LateFusionRegressor([("a", LinearRegression(), [0]), ("b", Ridge(), [1])])
+        >>> reg.named_estimators.b
+        Ridge()
+        >>> list(reg.named_estimators)
+        ['a', 'b']
         """
         return Bunch(**{item[0]: item[1] for item in self.estimators})
 
@@ -255,6 +271,23 @@ class _BaseMemberFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposi
         routing : MetadataRouter
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating routing information.
+
+        See Also
+        --------
+        sklearn.utils.metadata_routing.get_routing_for_object : Routing of any object.
+        sklearn.ensemble.VotingClassifier.get_metadata_routing : The same routing in scikit-learn.
+
+        Examples
+        --------
+        >>> import sklearn
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> with sklearn.config_context(enable_metadata_routing=True):
+        ...     member = LinearRegression().set_fit_request(sample_weight=True)
+        ...     reg = LateFusionRegressor([("a", member, [0]), ("b", LinearRegression(), [1])])
+        ...     routing = reg.get_metadata_routing()
+        >>> sorted(routing.consumes("fit", ["sample_weight"]))
+        ['sample_weight']
         """
         router = MetadataRouter(owner=self)
         for name, estimator in self._estimators:

@@ -205,6 +205,27 @@ class _BaseStackingFusion(_BaseMemberFusion):
             for a binary target), NaN where its modality is missing; then the
             missing-modality indicators; then the passthrough features
             (sparse when they are).
+
+        See Also
+        --------
+        skfusion.fusion.StackingFusionClassifier.get_feature_names_out : The names of these columns.
+        sklearn.ensemble.StackingClassifier.transform : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from skfusion.fusion import StackingFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(40, 2))
+        >>> y = 3 * X[:, 0] + X[:, 1] ** 2
+        >>> reg = StackingFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(max_depth=2), [1])],
+        ...     final_estimator=LinearRegression(),
+        ... ).fit(X, y)
+        >>> reg.transform(X[:3]).shape
+        (3, 2)
         """
         check_is_fitted(self, "final_estimator_")
         X = check_X(self, X)
@@ -238,6 +259,26 @@ class _BaseStackingFusion(_BaseMemberFusion):
             ``<classname>_<member>`` for a one-column member,
             ``<classname>_<member><k>`` otherwise, ``<classname>_<member>_missing``
             per indicator, then the passthrough names.
+
+        See Also
+        --------
+        skfusion.fusion.StackingFusionClassifier.transform : The columns these names describe.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from skfusion.fusion import StackingFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(40, 2))
+        >>> y = 3 * X[:, 0] + X[:, 1] ** 2
+        >>> reg = StackingFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(max_depth=2), [1])],
+        ...     final_estimator=LinearRegression(),
+        ... ).fit(X, y)
+        >>> reg.get_feature_names_out().tolist()
+        ['stackingfusionregressor_a', 'stackingfusionregressor_b']
         """
         check_is_fitted(self, "n_features_in_")
         input_features = _check_feature_names_in(
@@ -269,6 +310,23 @@ class _BaseStackingFusion(_BaseMemberFusion):
         routing : MetadataRouter
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating routing information.
+
+        See Also
+        --------
+        sklearn.utils.metadata_routing.get_routing_for_object : Routing of any object.
+        sklearn.ensemble.StackingClassifier.get_metadata_routing : The same routing in scikit-learn.
+
+        Examples
+        --------
+        >>> import sklearn
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import StackingFusionRegressor
+        >>> with sklearn.config_context(enable_metadata_routing=True):
+        ...     member = LinearRegression().set_fit_request(sample_weight=True)
+        ...     reg = StackingFusionRegressor([("a", member, [0]), ("b", LinearRegression(), [1])])
+        ...     routing = reg.get_metadata_routing()
+        >>> sorted(routing.consumes("fit", ["sample_weight"]))
+        ['sample_weight']
         """
         router = super().get_metadata_routing()
         final = self.__dict__.get("final_estimator_", self.final_estimator)

@@ -214,6 +214,23 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        StackingFusionClassifier.predict_proba : The final estimator on the fitted members.
+        sklearn.ensemble.StackingClassifier.fit : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import StackingFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = StackingFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.classes_.tolist(), clf.stack_method_
+        ([0, 1], ['predict_proba', 'predict_proba'])
         """
         with fit_rollback(self):
             _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
@@ -245,6 +262,23 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
+
+        See Also
+        --------
+        StackingFusionClassifier.predict_proba : The probabilities behind these labels.
+        sklearn.ensemble.StackingClassifier.predict : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import StackingFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = StackingFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.predict(X[:4]).tolist()
+        [1, 0, 0, 0]
         """
         params = self._routed_predict_params(predict_params)
         codes = self._final("predict", X, **params)
@@ -264,6 +298,23 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
             In the order of ``classes_``; for multi-label y, the probability
             of each label.
+
+        See Also
+        --------
+        StackingFusionClassifier.transform : The members' outputs the final estimator reads.
+        StackingFusionClassifier.predict_log_proba : Their logarithm.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import StackingFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = StackingFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.predict_proba(X[:2]).round(2).tolist()
+        [[0.38, 0.62], [0.74, 0.26]]
         """
         proba = self._final("predict_proba", X)
         # the final estimator knows the codes: columns in the order of classes_
@@ -283,6 +334,22 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+
+        See Also
+        --------
+        StackingFusionClassifier.predict_proba : The probabilities themselves.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import StackingFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = StackingFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.predict_log_proba(X[:2]).round(2).tolist()
+        [[-0.97, -0.48], [-0.3, -1.35]]
         """
         return self._final("predict_log_proba", X)
 
@@ -298,5 +365,22 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         Returns
         -------
         decisions : ndarray of shape (n_samples,) or (n_samples, n_classes)
+
+        See Also
+        --------
+        StackingFusionClassifier.predict_proba : The final estimator's probabilities.
+        sklearn.ensemble.StackingClassifier.decision_function : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skfusion.fusion import StackingFusionClassifier
+        >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+        >>> clf = StackingFusionClassifier(
+        ...     [("a", LogisticRegression(), [0, 1]), ("b", LogisticRegression(), [2, 3])]
+        ... ).fit(X, y)
+        >>> clf.decision_function(X[:2]).round(2).tolist()
+        [0.49, -1.05]
         """
         return self._final("decision_function", X)

@@ -150,6 +150,27 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
         -------
         self : object
             The fitted estimator.
+
+        See Also
+        --------
+        StackingFusionRegressor.predict : The final estimator on the members' predictions.
+        sklearn.ensemble.StackingRegressor.fit : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from skfusion.fusion import StackingFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(40, 2))
+        >>> y = 3 * X[:, 0] + X[:, 1] ** 2
+        >>> reg = StackingFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(max_depth=2), [1])],
+        ...     final_estimator=LinearRegression(),
+        ... ).fit(X, y)
+        >>> reg.final_estimator_.coef_.round(2).tolist()
+        [1.08, 0.55]
         """
         with fit_rollback(self):
             _raise_for_params(fit_params, self, "fit", allow=["sample_weight"])
@@ -178,5 +199,26 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predicted values (a tuple with what ``predict_params`` ask for).
+
+        See Also
+        --------
+        StackingFusionRegressor.transform : The members' predictions it reads.
+        sklearn.ensemble.StackingRegressor.predict : Its counterpart on shared columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from skfusion.fusion import StackingFusionRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> X = rng.normal(size=(40, 2))
+        >>> y = 3 * X[:, 0] + X[:, 1] ** 2
+        >>> reg = StackingFusionRegressor(
+        ...     [("a", LinearRegression(), [0]), ("b", DecisionTreeRegressor(max_depth=2), [1])],
+        ...     final_estimator=LinearRegression(),
+        ... ).fit(X, y)
+        >>> reg.predict(X[:3]).round(2).tolist()
+        [6.63, 7.97, 6.97]
         """
         return self._final("predict", X, **self._routed_predict_params(predict_params))
