@@ -1,7 +1,7 @@
 """Intersphinx inventories written from the installed packages.
 
-The documentation links to scikit-learn, NumPy, pandas and the Python
-standard library, but the build fetches nothing: this module walks the
+The documentation links to scikit-learn, NumPy, pandas, joblib and the
+Python standard library, but the build fetches nothing: this module walks the
 installed packages and writes one ``objects.inv`` per project (Sphinx's
 version 2 format: four header lines, then zlib-compressed
 ``name domain:role priority uri dispname`` lines), each naming the project's
@@ -54,6 +54,10 @@ SKLEARN_LABELS = {
     "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": (
         "auto_examples/miscellaneous/plot_set_output.html",
         "Introducing the set_output API",
+    ),
+    "df_output_transform": (
+        "developers/develop.html#developer-api-for-set-output",
+        "Developer API for set_output",
     ),
     "accuracy_score": ("modules/model_evaluation.html#accuracy-score", "Accuracy score"),
     "r2_score": ("modules/model_evaluation.html#r2-score", "R² score"),
@@ -116,12 +120,18 @@ def _package_entries(package, page):
             entries[full] = (f"py:{_role(obj)}", page(full))
             if not inspect.isclass(obj):
                 continue
-            for attr, member in vars(obj).items():
-                if attr.startswith("_") or not callable(getattr(obj, attr, None)):
+            # inherited methods too: each class page documents them
+            for attr in dir(obj):
+                if attr.startswith("_"):
                     continue
+                member = inspect.getattr_static(obj, attr, None)
                 if isinstance(member, property):
+                    role = "py:attribute"
+                elif callable(getattr(obj, attr, None)):
+                    role = "py:method"
+                else:
                     continue
-                entries[f"{full}.{attr}"] = ("py:method", page(f"{full}.{attr}", owner=full))
+                entries[f"{full}.{attr}"] = (role, page(f"{full}.{attr}", owner=full))
     return entries
 
 
@@ -228,6 +238,28 @@ def pandas_entries():
     return "pandas", pandas.__version__, entries
 
 
+def joblib_entries():
+    import joblib
+
+    root = "https://joblib.readthedocs.io/en/stable/"
+
+    def page(full, module=False, owner=None):
+        if module:
+            return root
+        return f"{root}generated/{owner or full}.html#{full}"
+
+    entries = {"joblib": ("py:module", page("joblib", module=True))}
+    for name in joblib.__all__:
+        obj = getattr(joblib, name)
+        full = f"joblib.{name}"
+        entries[full] = (f"py:{_role(obj)}", page(full))
+        if inspect.isclass(obj):
+            for attr in dir(obj):
+                if not attr.startswith("_") and callable(getattr(obj, attr, None)):
+                    entries[f"{full}.{attr}"] = ("py:method", page(f"{full}.{attr}", owner=full))
+    return "joblib", joblib.__version__, entries
+
+
 def python_entries():
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     root = f"https://docs.python.org/{version}/"
@@ -271,7 +303,13 @@ def write_inventory(path, project, version, entries):
     lines = []
     for name in sorted(entries):
         role, uri, *display = entries[name]
-        lines.append(f"{name} {role} 1 {uri[len(site):]} {display[0] if display else '-'}\n")
+        line = f"1 {uri[len(site):]} {display[0] if display else '-'}\n"
+        lines.append(f"{name} {role} {line}")
+        # classes named like functions (make_column_selector,
+        # parallel_backend) are called like them, and docstrings name them
+        # with :func:
+        if role == "py:class" and name.rpartition(".")[2].islower():
+            lines.append(f"{name} py:function {line}")
     header = (
         "# Sphinx inventory version 2\n"
         f"# Project: {project}\n"
@@ -284,7 +322,7 @@ def write_inventory(path, project, version, entries):
 
 
 def write_all(directory):
-    """Write the four inventories into ``directory``.
+    """Write the inventories into ``directory``.
 
     Returns
     -------
@@ -297,6 +335,7 @@ def write_all(directory):
         "sklearn": sklearn_entries,
         "numpy": numpy_entries,
         "pandas": pandas_entries,
+        "joblib": joblib_entries,
         "python": python_entries,
     }
     mapping = {}
