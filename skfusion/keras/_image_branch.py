@@ -56,6 +56,33 @@ class ImageBranch(KerasBranch):
     cut_ : str or None
         The backbone layer whose output the model takes, or None where it
         takes pixels.
+
+    See Also
+    --------
+    skfusion.encoders.ImageEncoder : The encoder, its ``trainable`` set.
+    skfusion.keras.KerasBranch : The protocol this class implements.
+    skfusion.keras.TextBranch : The same for a text encoder.
+
+    Examples
+    --------
+    A two-block backbone (no pretrained weights), its top block training
+    with a fusion model.
+
+    >>> import keras, numpy as np, pandas as pd
+    >>> from skfusion.encoders import ImageEncoder
+    >>> from skfusion.keras import ImageBranch, KerasFusionClassifier
+    >>> pixels = keras.Input((8, 8, 3))
+    >>> x = keras.layers.Conv2D(4, 3, name="block1_conv")(pixels)
+    >>> backbone = keras.Model(pixels, keras.layers.Conv2D(6, 3, name="block2_conv")(x))
+    >>> encoder = ImageEncoder(backbone, image_size=(8, 8), trainable=1)
+    >>> isinstance(encoder.keras_branch(), ImageBranch)
+    True
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"photo": list(rng.integers(0, 256, (8, 8, 8, 3), dtype=np.uint8))})
+    >>> clf = KerasFusionClassifier([("photo", encoder, "photo")], hidden_layers=(4,),
+    ...                             epochs=1, random_state=0).fit(X, [0, 1] * 4)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     def fit(self, X):
@@ -70,6 +97,24 @@ class ImageBranch(KerasBranch):
         Returns
         -------
         self : ImageBranch
+            The fitted branch.
+
+        See Also
+        --------
+        transform : The model's input, once fitted.
+
+        Examples
+        --------
+        >>> import keras, numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> pixels = keras.Input((8, 8, 3))
+        >>> x = keras.layers.Conv2D(4, 3, name="block1_conv")(pixels)
+        >>> backbone = keras.Model(pixels, keras.layers.Conv2D(6, 3, name="block2_conv")(x))
+        >>> encoder = ImageEncoder(backbone, image_size=(8, 8), trainable=1)
+        >>> images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+        >>> branch = encoder.keras_branch().fit(images)
+        >>> branch.n_blocks_, branch.cut_
+        (2, 'block1_conv')
         """
         import keras
 
@@ -110,6 +155,24 @@ class ImageBranch(KerasBranch):
             :meth:`~skfusion.encoders.ImageEncoder.bottom` at ``cut_``
             (possibly a memory-mapped file), or
             :meth:`~skfusion.encoders.ImageEncoder.pixels`.
+
+        See Also
+        --------
+        skfusion.encoders.ImageEncoder.bottom : The activations at a cut.
+        skfusion.encoders.ImageEncoder.pixels : The preprocessed pixels.
+
+        Examples
+        --------
+        >>> import keras, numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> pixels = keras.Input((8, 8, 3))
+        >>> x = keras.layers.Conv2D(4, 3, name="block1_conv")(pixels)
+        >>> backbone = keras.Model(pixels, keras.layers.Conv2D(6, 3, name="block2_conv")(x))
+        >>> encoder = ImageEncoder(backbone, image_size=(8, 8), trainable=1)
+        >>> images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+        >>> branch = encoder.keras_branch().fit(images)
+        >>> branch.transform(images).shape
+        (4, 6, 6, 4)
         """
         if self.cut_ is None:
             return self.encoder.pixels(X)
@@ -127,7 +190,28 @@ class ImageBranch(KerasBranch):
         Returns
         -------
         inputs : dict of str to keras.KerasTensor
+            ``{name: keras.Input(...)}``, shaped as :meth:`transform`'s rows.
+
         output : keras.KerasTensor of shape (batch, channels)
+            The pooled features of the backbone's top.
+
+        See Also
+        --------
+        learning_rates : The multipliers of the weights built.
+
+        Examples
+        --------
+        >>> import keras, numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> pixels = keras.Input((8, 8, 3))
+        >>> x = keras.layers.Conv2D(4, 3, name="block1_conv")(pixels)
+        >>> backbone = keras.Model(pixels, keras.layers.Conv2D(6, 3, name="block2_conv")(x))
+        >>> encoder = ImageEncoder(backbone, image_size=(8, 8), trainable=1)
+        >>> images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+        >>> branch = encoder.keras_branch().fit(images)
+        >>> inputs, output = branch.build("photo")
+        >>> tuple(inputs["photo"].shape), tuple(output.shape)
+        ((None, 6, 6, 4), (None, 6))
         """
         import keras
 
@@ -173,6 +257,27 @@ class ImageBranch(KerasBranch):
         Returns
         -------
         multipliers : dict of str to float
+            ``{variable.path: learning_rate_multiplier}``, after
+            :meth:`build`.
+
+        See Also
+        --------
+        build : Makes the weights.
+
+        Examples
+        --------
+        >>> import keras, numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> pixels = keras.Input((8, 8, 3))
+        >>> x = keras.layers.Conv2D(4, 3, name="block1_conv")(pixels)
+        >>> backbone = keras.Model(pixels, keras.layers.Conv2D(6, 3, name="block2_conv")(x))
+        >>> encoder = ImageEncoder(backbone, image_size=(8, 8), trainable=1,
+        ...                        learning_rate_multiplier=0.1)
+        >>> images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+        >>> branch = encoder.keras_branch().fit(images)
+        >>> _ = branch.build("photo")
+        >>> branch.learning_rates()
+        {'block2_conv/kernel': 0.1, 'block2_conv/bias': 0.1}
         """
         return dict(getattr(self, "learning_rates_", {}))
 
