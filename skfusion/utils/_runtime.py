@@ -157,6 +157,11 @@ def thread_budget(n_threads=None):
         worker's share); else the cores this process may run on (its CPU
         affinity, not every core of the machine).
 
+    See Also
+    --------
+    skfusion.distributed.setup_workers : Sets the process default it reads.
+    skfusion.encoders.TextEncoder : Runs torch with this many threads.
+
     Examples
     --------
     >>> from skfusion.utils import thread_budget

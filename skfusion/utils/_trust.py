@@ -52,12 +52,67 @@ _HEADER = len(_MAGIC) + 2 + _TAG_SIZE
 
 class CacheWarning(UserWarning):
     """A cache entry or directory skfusion could not use: the result was
-    computed as if the cache were empty (a damaged entry is overwritten)."""
+    computed as if the cache were empty (a damaged entry is overwritten).
+
+    See Also
+    --------
+    UnsafeCacheError : Raised instead for a directory others could write.
+    SharedCache : A shared directory whose entries are authenticated.
+
+    Examples
+    --------
+    A damaged entry is ignored and computed again:
+
+    >>> import pathlib, tempfile, warnings
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skfusion.fusion import LateFusionRegressor
+    >>> from skfusion.utils import CacheWarning
+    >>> cache = tempfile.TemporaryDirectory()
+    >>> reg = LateFusionRegressor([("a", LinearRegression(), [0])], memory=cache.name)
+    >>> X, y = np.eye(3), [0.0, 1.0, 2.0]
+    >>> _ = reg.fit(X, y)
+    >>> for entry in pathlib.Path(cache.name).rglob("*.entry"):
+    ...     _ = entry.write_bytes(b"damaged")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = reg.fit(X, y)
+    >>> {w.category.__name__ for w in caught}
+    {'CacheWarning'}
+    >>> cache.cleanup()
+    """
 
 
 class UnsafeCacheError(PermissionError):
     """A cache directory, or something under it, that someone other than
-    the current user can write: refused before anything in it is read."""
+    the current user can write: refused before anything in it is read.
+
+    A symbolic link is refused too, since it could lead anywhere.
+
+    See Also
+    --------
+    SharedCache : How to share a cache directory on purpose.
+    user_cache_dir : A cache location of the current user's own.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skfusion.fusion import LateFusionRegressor
+    >>> from skfusion.utils import UnsafeCacheError
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> real, link = os.path.join(tmp.name, "real"), os.path.join(tmp.name, "link")
+    >>> os.mkdir(real, mode=0o700)
+    >>> os.symlink(real, link)
+    >>> reg = LateFusionRegressor([("a", LinearRegression(), [0])], memory=link)
+    >>> try:
+    ...     reg.fit(np.eye(3), [0.0, 1.0, 2.0])
+    ... except UnsafeCacheError as exc:
+    ...     print("is a symbolic link" in str(exc))
+    True
+    >>> tmp.cleanup()
+    """
 
 
 class SharedCache:
@@ -126,6 +181,12 @@ def user_cache_dir(name=None):
     Returns
     -------
     path : str
+        The directory (or its subdirectory ``name``), which may not exist yet.
+
+    See Also
+    --------
+    SharedCache : A cache directory shared with other users on purpose.
+    joblib.Memory : What ``memory=`` also accepts.
 
     Examples
     --------

@@ -21,6 +21,11 @@ def all_estimators(type_filter=None):
     -------
     estimators : list of (name, class) tuples, sorted by name.
 
+    See Also
+    --------
+    sklearn.utils.discovery.all_estimators : The same walk over scikit-learn.
+    sklearn.utils.estimator_checks.parametrize_with_checks : The common checks they go through.
+
     Examples
     --------
     >>> from skfusion.utils import all_estimators
