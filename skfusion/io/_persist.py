@@ -31,6 +31,22 @@ class InconsistentVersionWarning(UserWarning):
 
     current_version : str or None
         The version installed now (None: not installed).
+
+    See Also
+    --------
+    load : Warns with it.
+    sklearn.exceptions.InconsistentVersionWarning : scikit-learn's warning for its own pickles.
+
+    Examples
+    --------
+    >>> from skfusion.io import InconsistentVersionWarning
+    >>> warning = InconsistentVersionWarning(
+    ...     package="scikit-learn", original_version="1.6.1", current_version="1.7.0"
+    ... )
+    >>> warning.original_version
+    '1.6.1'
+    >>> print(warning)  # doctest: +ELLIPSIS
+    skfusion.io.load: the file was written with scikit-learn 1.6.1, and scikit-learn 1.7.0 ...
     """
 
     def __init__(self, *, package, original_version, current_version):
@@ -53,10 +69,37 @@ class InconsistentVersionWarning(UserWarning):
 class UntrustedTypesError(TypeError):
     """A file holding types that :func:`load` does not build unless told to.
 
+    Parameters
+    ----------
+    message : str
+        What is refused, and how to trust it.
+
+    types : list of str
+        The refused types' fully qualified names.
+
     Attributes
     ----------
     types : list of str
         Their fully qualified names.
+
+    See Also
+    --------
+    get_untrusted_types : The same names, without loading.
+    load : Raises it; its ``trusted`` builds the types named.
+
+    Examples
+    --------
+    >>> import io, operator
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skfusion.io import UntrustedTypesError, dump, load
+    >>> file = io.BytesIO()
+    >>> dump(FunctionTransformer(operator.neg).fit([[1.0]]), file)
+    >>> _ = file.seek(0)
+    >>> try:
+    ...     load(file)
+    ... except UntrustedTypesError as exc:
+    ...     print(exc.types)
+    ['_operator.neg']
     """
 
     def __init__(self, message, types):
@@ -157,6 +200,7 @@ def load(file, *, trusted=None, model_dir=None):
     Returns
     -------
     estimator : object
+        The estimator as it was dumped.
 
     Raises
     ------
@@ -173,6 +217,20 @@ def load(file, *, trusted=None, model_dir=None):
     --------
     dump : Write the file.
     get_untrusted_types : The types a file holds that ``load`` would refuse.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from skfusion import LateFusionRegressor
+    >>> from skfusion.io import dump, load
+    >>> reg = LateFusionRegressor([("a", LinearRegression(), [0]), ("b", LinearRegression(), [1])])
+    >>> reg = reg.fit([[0, 1], [1, 0], [2, 2], [3, 1]], [1.0, 1.0, 4.0, 4.0])
+    >>> file = io.BytesIO()
+    >>> dump(reg, file)
+    >>> _ = file.seek(0)
+    >>> load(file).predict([[1, 1]]).round(2).tolist()
+    [2.2]
     """
     skops = import_optional("skops.io", owner="skfusion.io.load")
     from . import _nodes
@@ -207,6 +265,26 @@ def get_untrusted_types(file):
     -------
     types : list of str
         Fully qualified names, sorted; empty for a file ``load`` reads as is.
+
+    See Also
+    --------
+    load : Builds the types named in its ``trusted``.
+    skops.io.get_untrusted_types : skops' own, which lists skfusion's types too.
+
+    Examples
+    --------
+    >>> import io, operator
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skfusion.io import dump, get_untrusted_types, load
+    >>> file = io.BytesIO()
+    >>> dump(FunctionTransformer(operator.neg, validate=True).fit([[1.0]]), file)
+    >>> _ = file.seek(0)
+    >>> types = get_untrusted_types(file)
+    >>> types
+    ['_operator.neg']
+    >>> _ = file.seek(0)
+    >>> load(file, trusted=types).transform([[2.0]]).tolist()
+    [[-2.0]]
     """
     skops = import_optional("skops.io", owner="skfusion.io.get_untrusted_types")
     from . import _nodes
