@@ -50,6 +50,11 @@ def load_clothing_reviews(*, as_frame=True, return_X_y=False, target="Recommende
 
     (data, target) : tuple if ``return_X_y`` is True.
 
+    See Also
+    --------
+    sklearn.datasets.fetch_openml : Other tables of mixed text and numbers.
+    skfusion.fusion.LateFusionClassifier : Fuses its text and table columns.
+
     Examples
     --------
     >>> from skfusion.datasets import load_clothing_reviews

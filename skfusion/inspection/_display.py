@@ -107,6 +107,33 @@ class ModalityImportanceDisplay:
         -------
         display : :class:`ModalityImportanceDisplay`
             Object that stores the computed values and the drawn artists.
+
+        See Also
+        --------
+        ModalityImportanceDisplay.from_estimator : Compute the importances and plot them.
+        skfusion.inspection.modality_importance : The importances it draws.
+        sklearn.inspection.permutation_importance : The same measure per feature.
+
+        Examples
+        --------
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skfusion.fusion import LateFusionRegressor
+        >>> from skfusion.inspection import ModalityImportanceDisplay, modality_importance
+        >>> rng = np.random.RandomState(0)
+        >>> X = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "noise"])
+        >>> y = 3 * X["a"]
+        >>> reg = LateFusionRegressor(
+        ...     [("a", LinearRegression(), ["a"]), ("noise", LinearRegression(), ["noise"])]
+        ... ).fit(X, y)
+        >>> result = modality_importance(reg, X, y, n_repeats=2, random_state=0)
+        >>> fig, ax = plt.subplots()
+        >>> disp = ModalityImportanceDisplay(result).plot(ax=ax, show_masking=False)
+        >>> disp.ax_ is ax, len(ax.patches)
+        (True, 2)
+        >>> plt.close(fig)
         """
         plt = import_optional("matplotlib.pyplot", owner=f"{type(self).__name__}.plot")
         if ax is None:
