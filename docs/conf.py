@@ -11,7 +11,8 @@ Nothing is fetched from the network, at build time or when a page is opened:
 the intersphinx inventories of scikit-learn, NumPy, pandas, joblib and
 Python are
 written from the installed packages (``_tools/inventories.py``), the theme's
-icons and fonts are bundled with it, and no MathJax is loaded.
+icons and fonts are bundled with it, and math is shown as its LaTeX source
+(``_tools/plain_math.py``) instead of loading MathJax.
 """
 
 import os
@@ -46,12 +47,14 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "sphinx_copybutton",
     "sphinx_design",
+    "plain_math",
 ]
+# formulas as their LaTeX source: no MathJax from a CDN (_tools/plain_math.py)
+html_math_renderer = "plain_math"
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_templates", "_tools", "Thumbs.db", ".DS_Store"]
@@ -114,6 +117,8 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "show_signature": False,
     "download_all_examples": False,
+    # its execution-times page loads DataTables and jQuery from CDNs
+    "write_computation_times": False,
 }
 
 # -- HTML output -------------------------------------------------------------
