@@ -269,7 +269,7 @@ def get_untrusted_types(file):
     See Also
     --------
     load : Builds the types named in its ``trusted``.
-    skops.io.get_untrusted_types : skops' own, which lists skfusion's types too.
+    dump : Write the file it reads.
 
     Examples
     --------
