@@ -132,7 +132,7 @@ class _BaseEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embeddings : ndarray of shape (n_samples, n_features_out_), float32
+        embeddings : ndarray of shape (n_samples, `n_features_out_`), float32
         """
         check_is_fitted(self, "n_features_out_")
         items = self._items(X, reset=False)

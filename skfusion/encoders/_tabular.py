@@ -51,7 +51,7 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns seen in ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in ``fit``, for a DataFrame.
 
     See Also

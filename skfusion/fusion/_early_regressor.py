@@ -70,7 +70,7 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X seen in ``fit``, when it had string column names.
 
     See Also

@@ -160,7 +160,7 @@ class LateFusionClassifier(ClassifierMixin, _BaseLateFusion):
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X seen in ``fit``, when it had string column names.
 
     See Also

@@ -194,7 +194,7 @@ modality_dropout
     n_features_in_ : int
         Number of columns of X seen in ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X seen in ``fit``, for a DataFrame.
 
     See Also
