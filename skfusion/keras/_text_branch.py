@@ -35,6 +35,38 @@ class TextBranch(KerasBranch):
     first_layer_ : int
         The first transformer layer that trains (0: the token embeddings
         train too, and the model gets token ids).
+
+    See Also
+    --------
+    skfusion.encoders.TextEncoder : The encoder, its ``trainable`` set.
+    skfusion.keras.KerasBranch : The protocol this class implements.
+    skfusion.keras.ImageBranch : The same for an image encoder.
+
+    Examples
+    --------
+    A two-layer, 8-wide BERT made and saved in place (no download):
+
+    >>> import tempfile, transformers
+    >>> from skfusion.encoders import TextEncoder
+    >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small"]
+    >>> bert = tempfile.TemporaryDirectory()
+    >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+    ...     _ = f.write("\\n".join(words))
+    >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+    >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
+    ...                                  num_attention_heads=2, intermediate_size=16)
+    >>> transformers.BertModel(config).save_pretrained(bert.name)
+    >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
+    >>> import numpy as np, pandas as pd
+    >>> from skfusion.keras import KerasFusionRegressor, TextBranch
+    >>> isinstance(encoder.keras_branch(), TextBranch)
+    True
+    >>> X = pd.DataFrame({"review": ["soft dress", "runs small", "small dress", "soft"] * 2})
+    >>> reg = KerasFusionRegressor([("review", encoder, "review")], hidden_layers=(4,),
+    ...                            epochs=1, random_state=0).fit(X, np.arange(8.0))
+    >>> reg.predict(X[:2]).shape, reg.n_branch_features_
+    ((2,), {'review': 8})
+    >>> bert.cleanup()
     """
 
     def fit(self, X):
@@ -49,6 +81,31 @@ class TextBranch(KerasBranch):
         Returns
         -------
         self : TextBranch
+            The fitted branch.
+
+        See Also
+        --------
+        transform : The model's input, once fitted.
+
+        Examples
+        --------
+        A two-layer, 8-wide BERT made and saved in place (no download):
+
+        >>> import tempfile, transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small"]
+        >>> bert = tempfile.TemporaryDirectory()
+        >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(words))
+        >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(bert.name)
+        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
+        >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
+        >>> branch.first_layer_
+        1
+        >>> bert.cleanup()
         """
         encoder = self.encoder
         config, _ = _checkpoint.read_checkpoint(encoder.model, weights=False)
@@ -70,6 +127,35 @@ class TextBranch(KerasBranch):
         Returns
         -------
         sequences : TokenSequences
+            Per text, an int32 array of its token ids, or a float32 array
+            of shape (length, hidden_size) of its token states.
+
+        See Also
+        --------
+        skfusion.encoders.TextEncoder.token_states : The frozen bottom's
+            states.
+        skfusion.encoders.TextEncoder.token_ids : The token ids.
+
+        Examples
+        --------
+        A two-layer, 8-wide BERT made and saved in place (no download):
+
+        >>> import tempfile, transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small"]
+        >>> bert = tempfile.TemporaryDirectory()
+        >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(words))
+        >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(bert.name)
+        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
+        >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
+        >>> sequences = branch.transform(["soft dress", "runs small dress"])
+        >>> sequences.lengths(), sequences.arrays[0].shape
+        (array([4, 5]), (4, 8))
+        >>> bert.cleanup()
         """
         texts = one_column(X, "TextEncoder")
         if self.first_layer_ == 0:
@@ -90,7 +176,35 @@ class TextBranch(KerasBranch):
         Returns
         -------
         inputs : dict of str to keras.KerasTensor
+            ``{name: tokens, name + "_mask": mask}``.
+
         output : keras.KerasTensor of shape (batch, hidden_size)
+            The pooled states of the top layer.
+
+        See Also
+        --------
+        build_tokens : The same before pooling.
+
+        Examples
+        --------
+        A two-layer, 8-wide BERT made and saved in place (no download):
+
+        >>> import tempfile, transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small"]
+        >>> bert = tempfile.TemporaryDirectory()
+        >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(words))
+        >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(bert.name)
+        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
+        >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
+        >>> inputs, output = branch.build("review")
+        >>> sorted(inputs), tuple(output.shape)
+        (['review', 'review_mask'], (None, 8))
+        >>> bert.cleanup()
         """
         inputs, pooled, _ = self._tower(name, pool=True)
         return inputs, pooled
@@ -107,8 +221,38 @@ class TextBranch(KerasBranch):
         Returns
         -------
         inputs : dict of str to keras.KerasTensor
+            ``{name: tokens, name + "_mask": mask}``.
+
         states : keras.KerasTensor of shape (batch, length, hidden_size)
+            The top layer's state per token.
+
         mask : keras.KerasTensor of shape (batch, length)
+            1 for a real token, 0 for padding.
+
+        See Also
+        --------
+        build : The same, pooled.
+
+        Examples
+        --------
+        A two-layer, 8-wide BERT made and saved in place (no download):
+
+        >>> import tempfile, transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small"]
+        >>> bert = tempfile.TemporaryDirectory()
+        >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(words))
+        >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(bert.name)
+        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
+        >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
+        >>> inputs, states, mask = branch.build_tokens("review")
+        >>> tuple(states.shape), tuple(mask.shape)
+        ((None, None, 8), (None, None))
+        >>> bert.cleanup()
         """
         return self._tower(name, pool=False)
 
@@ -135,5 +279,32 @@ class TextBranch(KerasBranch):
         Returns
         -------
         multipliers : dict of str to float
+            ``{variable.path: multiplier}``, after :meth:`build`.
+
+        See Also
+        --------
+        build : Makes the weights.
+
+        Examples
+        --------
+        A two-layer, 8-wide BERT made and saved in place (no download):
+
+        >>> import tempfile, transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress", "runs", "small"]
+        >>> bert = tempfile.TemporaryDirectory()
+        >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(words))
+        >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(bert.name)
+        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1, learning_rate_multiplier=0.5)
+        >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
+        >>> _ = branch.build("review")
+        >>> rates = branch.learning_rates()
+        >>> len(rates), set(rates.values())
+        (16, {0.5})
+        >>> bert.cleanup()
         """
         return dict(getattr(self, "learning_rates_", {}))
