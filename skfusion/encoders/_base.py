@@ -36,6 +36,11 @@ def register_encoder(name, factory, *, overwrite=False):
     -------
     factory : callable
 
+    See Also
+    --------
+    make_encoder : Build a registered encoder by name.
+    available_encoders : The names registered so far.
+
     Examples
     --------
     >>> from sklearn.preprocessing import StandardScaler
@@ -64,12 +69,41 @@ def make_encoder(name, **params):
     Returns
     -------
     encoder : transformer
+        A new, unfitted encoder.
+
+    See Also
+    --------
+    register_encoder : Add a name it builds.
+    available_encoders : The names it accepts.
+
+    Examples
+    --------
+    >>> from skfusion.encoders import make_encoder
+    >>> make_encoder("tabular", max_categories=10)
+    TabularEncoder(max_categories=10)
     """
     return _ENCODERS.get(name)(**params)
 
 
 def available_encoders():
-    """Names of every registered encoder, plugins included."""
+    """Names of every registered encoder, plugins included.
+
+    Returns
+    -------
+    names : list of str
+        Sorted; each one :func:`make_encoder` builds.
+
+    See Also
+    --------
+    make_encoder : Build one of them by name.
+    register_encoder : Add a name to this list.
+
+    Examples
+    --------
+    >>> from skfusion.encoders import available_encoders
+    >>> {"image", "tabular", "text"} <= set(available_encoders())
+    True
+    """
     return _ENCODERS.names()
 
 
@@ -104,6 +138,23 @@ class _BaseEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The encoder, its model loaded.
+
+        See Also
+        --------
+        skfusion.encoders.TextEncoder.transform : Encode texts once fitted.
+        skfusion.encoders.ImageEncoder.transform : Encode images once fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> def channel_means(batch):
+        ...     return batch.mean(axis=(1, 2))
+        >>> images = list(np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+        >>> encoder = ImageEncoder(channel_means, image_size=(8, 8)).fit(images)
+        >>> encoder.n_features_out_
+        3
         """
         self._validate_params()
         self._check_params()
@@ -133,6 +184,23 @@ class _BaseEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         embeddings : ndarray of shape (n_samples, `n_features_out_`), float32
+
+        See Also
+        --------
+        skfusion.encoders.TextEncoder.get_feature_names_out : The names of the output columns.
+        sklearn.base.TransformerMixin.fit_transform : Fit, then transform the same column.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> def channel_means(batch):
+        ...     return batch.mean(axis=(1, 2))
+        >>> images = list(np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+        >>> encoder = ImageEncoder(channel_means, image_size=(8, 8)).fit(images)
+        >>> embeddings = encoder.transform(images[:2])
+        >>> embeddings.shape, embeddings.dtype.name
+        ((2, 3), 'float32')
         """
         check_is_fitted(self, "n_features_out_")
         items = self._items(X, reset=False)
@@ -284,6 +352,22 @@ class _BaseEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
+            ``<modality><k>`` for each output column.
+
+        See Also
+        --------
+        skfusion.encoders.TextEncoder.transform : The columns these names describe.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> def channel_means(batch):
+        ...     return batch.mean(axis=(1, 2))
+        >>> images = list(np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+        >>> encoder = ImageEncoder(channel_means, image_size=(8, 8)).fit(images)
+        >>> encoder.get_feature_names_out().tolist()
+        ['image0', 'image1', 'image2']
         """
         check_is_fitted(self, "n_features_out_")
         return np.asarray(

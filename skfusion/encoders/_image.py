@@ -195,10 +195,11 @@ class ImageEncoder(_BaseEncoder):
     >>> from skfusion.encoders import ImageEncoder
     >>> images = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
     >>> encoder = ImageEncoder("mobilenet_v2", weights=None, image_size=(64, 64))
-    >>> encoder.fit_transform(images).shape  # doctest: +SKIP
+    >>> encoder.fit_transform(list(images)).shape
     (2, 1280)
-    >>> ImageEncoder().fit_transform(["cat.jpg"]).shape  # doctest: +SKIP
-    (1, 2048)
+
+    With ImageNet weights, which Keras downloads once, ``ImageEncoder()``
+    gives ResNet50's 2,048 features per image, from paths, bytes or arrays.
     """
 
     _modality = "image"
@@ -393,6 +394,19 @@ class ImageEncoder(_BaseEncoder):
         files : tuple of ("weights", pathlib.Path, list of str) or None
             Its directory and its name; None for ``weights=None`` or
             ``"imagenet"`` (Keras' own download).
+
+        See Also
+        --------
+        skfusion.io.dump : Bundles this file with ``include_models=True``.
+
+        Examples
+        --------
+        >>> from skfusion.encoders import ImageEncoder
+        >>> param, directory, files = ImageEncoder("resnet50", weights="tuned.weights.h5").model_files()
+        >>> param, files
+        ('weights', ['tuned.weights.h5'])
+        >>> print(ImageEncoder("resnet50").model_files())
+        None
         """
         if self.weights is None or (isinstance(self.weights, str) and self.weights == "imagenet"):
             return None
@@ -492,6 +506,26 @@ class ImageEncoder(_BaseEncoder):
         Returns
         -------
         model : keras.Model or callable
+
+        See Also
+        --------
+        ImageEncoder.bottom : The backbone's activations up to one of its layers.
+        ImageEncoder.keras_branch : The branch that trains a copy of it.
+
+        Examples
+        --------
+        >>> import keras
+        >>> import numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> cnn = keras.Sequential([
+        ...     keras.Input((8, 8, 3)),
+        ...     keras.layers.Conv2D(4, 3, name="conv"),
+        ...     keras.layers.GlobalAveragePooling2D(),
+        ... ])
+        >>> images = list(np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+        >>> encoder = ImageEncoder(cnn, image_size=(8, 8)).fit(images)
+        >>> encoder.backbone() is cnn
+        True
         """
         check_is_fitted(self, "n_features_out_")
         self._ensure_loaded()
@@ -507,6 +541,19 @@ class ImageEncoder(_BaseEncoder):
         Returns
         -------
         branch : ImageBranch or None
+
+        See Also
+        --------
+        skfusion.keras.ImageBranch : The branch a trainable encoder returns.
+        skfusion.keras.KerasFusionClassifier : Trains such branches with the rest of its model.
+
+        Examples
+        --------
+        >>> from skfusion.encoders import ImageEncoder
+        >>> print(ImageEncoder("mobilenet_v2").keras_branch())
+        None
+        >>> type(ImageEncoder("mobilenet_v2", trainable=2).keras_branch()).__name__
+        'ImageBranch'
         """
         if not self.trainable:
             return None
@@ -539,6 +586,26 @@ class ImageEncoder(_BaseEncoder):
             ``layer``'s output per image; in memory when it takes at most
             ``memory_budget`` MiB, else a :class:`numpy.memmap` over an
             anonymous temporary file (mode 0600) that goes with the array.
+
+        See Also
+        --------
+        ImageEncoder.backbone : The model whose layers it runs.
+        ImageEncoder.pixels : The backbone's input.
+
+        Examples
+        --------
+        >>> import keras
+        >>> import numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> cnn = keras.Sequential([
+        ...     keras.Input((8, 8, 3)),
+        ...     keras.layers.Conv2D(4, 3, name="conv"),
+        ...     keras.layers.GlobalAveragePooling2D(),
+        ... ])
+        >>> images = list(np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+        >>> encoder = ImageEncoder(cnn, image_size=(8, 8)).fit(images)
+        >>> encoder.bottom(images, "conv").shape
+        (4, 6, 6, 4)
         """
         check_is_fitted(self, "n_features_out_")
         images = self._items(X, reset=False)
@@ -606,6 +673,23 @@ class ImageEncoder(_BaseEncoder):
         Returns
         -------
         pixels : ndarray of shape (n_samples, height, width, 3), float32
+
+        See Also
+        --------
+        ImageEncoder.transform : The backbone's pooled features of these pixels.
+        ImageEncoder.bottom : The backbone's activations up to one of its layers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skfusion.encoders import ImageEncoder
+        >>> def channel_means(batch):
+        ...     return batch.mean(axis=(1, 2))
+        >>> images = list(np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8))
+        >>> encoder = ImageEncoder(channel_means, image_size=(8, 8)).fit(images)
+        >>> pixels = encoder.pixels([np.zeros((16, 16), dtype=np.uint8)])
+        >>> pixels.shape, pixels.dtype.name
+        ((1, 8, 8, 3), 'float32')
         """
         check_is_fitted(self, "n_features_out_")
         images = self._items(X, reset=False)

