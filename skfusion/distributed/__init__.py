@@ -60,13 +60,25 @@ def transform(transformer, data, *, columns=None, dtype=None):
         Lazy; one named column per feature, the input's index and
         partitions (Dask).
 
+    See Also
+    --------
+    predict : The same for an estimator's predictions.
+    setup_workers : Thread budget and a shared cache on every worker.
+
     Examples
     --------
-    >>> import dask.dataframe as dd  # doctest: +SKIP
+    A scaler over two partitions; on a table larger than memory,
+    ``dd.read_parquet`` the rows in and ``.to_parquet`` the result out.
+
+    >>> import dask.dataframe as dd, pandas as pd
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from skfusion.distributed import transform
-    >>> reviews = dd.read_parquet("reviews/")  # doctest: +SKIP
-    >>> embeddings = transform(encoder, reviews[["Review Text"]])  # doctest: +SKIP
-    >>> embeddings.to_parquet("embeddings/")  # doctest: +SKIP
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "b": [0.0, 1.0, 0.0, 1.0]})
+    >>> scaled = transform(StandardScaler().fit(frame), dd.from_pandas(frame, npartitions=2))
+    >>> scaled.npartitions, list(scaled.columns)
+    (2, ['a', 'b'])
+    >>> scaled.compute()["a"].round(2).tolist()
+    [-1.34, -0.45, 0.45, 1.34]
     """
     return _run(transformer, data, "transform", columns, dtype, "skfusion.distributed.transform")
 
@@ -104,12 +116,24 @@ def predict(estimator, data, *, method="predict", columns=None, dtype=None):
     out : dask.dataframe.DataFrame or ray.data.Dataset
         Lazy; the input's index and partitions (Dask).
 
+    See Also
+    --------
+    transform : The same for a transformer's features.
+    skfusion.multitask.MultiTaskKerasEstimator.get_output_meta : A
+        multi-task model's output columns.
+
     Examples
     --------
+    >>> import dask.dataframe as dd, pandas as pd
+    >>> from sklearn.linear_model import LogisticRegression
     >>> from skfusion.distributed import predict
-    >>> scores = predict(fusion, dd.read_parquet("reviews/"),  # doctest: +SKIP
-    ...                  method="predict_proba")
-    >>> scores.to_parquet("scores/")  # doctest: +SKIP
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    >>> clf = LogisticRegression().fit(frame, [0, 0, 1, 1])
+    >>> scores = predict(clf, dd.from_pandas(frame, npartitions=2), method="predict_proba")
+    >>> list(scores.columns), scores.compute().shape
+    (['proba_0', 'proba_1'], (4, 2))
+    >>> predict(clf, dd.from_pandas(frame, npartitions=2)).compute()["prediction"].tolist()
+    [0, 0, 1, 1]
     """
     return _run(estimator, data, method, columns, dtype, "skfusion.distributed.predict")
 
@@ -141,16 +165,27 @@ def setup_workers(client, *, n_threads=None, cache=None):
         :class:`~skfusion.utils.SharedCache`, whose entries they
         authenticate with a key each worker holds.
 
+    See Also
+    --------
+    skfusion.utils.thread_budget : The threads a model may use in a process.
+    skfusion.utils.SharedCache : A cache workers of other users share.
+    model_loads : The model loads in a process.
+
     Examples
     --------
-    >>> import joblib  # doctest: +SKIP
+    An in-process cluster of one worker; on a real one, run a grid search
+    in ``with joblib.parallel_backend("dask"):`` once the workers are set
+    up. Closing the cluster takes the defaults away again.
+
     >>> from distributed import Client
     >>> from skfusion.distributed import setup_workers
-    >>> from skfusion.utils import SharedCache
-    >>> client = Client(n_workers=2, threads_per_worker=1)  # doctest: +SKIP
-    >>> setup_workers(client, cache=SharedCache("/shared/embeddings"))  # doctest: +SKIP
-    >>> with joblib.parallel_backend("dask"):  # doctest: +SKIP
-    ...     search.fit(X, y)
+    >>> from skfusion.utils import thread_budget
+    >>> with Client(processes=False, n_workers=1, threads_per_worker=1,
+    ...             dashboard_address=None) as client:
+    ...     setup_workers(client, n_threads=2)
+    ...     budgets = client.run(thread_budget)
+    >>> list(budgets.values())
+    [2]
     """
     from ._dask import WorkerDefaults
 

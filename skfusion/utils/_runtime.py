@@ -89,6 +89,38 @@ def model_loads():
     loads : dict of str to int
         Per model (encoder class and model), the loads so far; 1 when every
         copy of the encoder sent to this process shared one model.
+
+    See Also
+    --------
+    skfusion.distributed.setup_workers : Defaults on every Dask worker.
+    skfusion.encoders.TextEncoder : An encoder whose model is shared.
+
+    Examples
+    --------
+    Copies of an encoder (as a worker unpickles them, one per task) share
+    the model the first one loaded. A two-layer BERT made in place:
+
+    >>> import pickle, tempfile, transformers
+    >>> from skfusion.distributed import model_loads
+    >>> from skfusion.encoders import TextEncoder
+    >>> words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "soft", "dress"]
+    >>> bert = tempfile.TemporaryDirectory()
+    >>> with open(f"{bert.name}/vocab.txt", "w") as f:
+    ...     _ = f.write("\\n".join(words))
+    >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
+    >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=1,
+    ...                                  num_attention_heads=2, intermediate_size=16)
+    >>> transformers.BertModel(config).save_pretrained(bert.name)
+    >>> encoder = TextEncoder(bert.name).fit(["soft dress"])
+    >>> encoder.transform(["soft dress"]).shape
+    (1, 8)
+    >>> loads = model_loads()
+    >>> copies = [pickle.loads(pickle.dumps(encoder)) for _ in range(3)]
+    >>> [copy.transform(["dress"]).shape for copy in copies]
+    [(1, 8), (1, 8), (1, 8)]
+    >>> model_loads() == loads
+    True
+    >>> bert.cleanup()
     """
     with _MODELS_LOCK:
         return dict(_LOADS)
