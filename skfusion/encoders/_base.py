@@ -35,6 +35,7 @@ def register_encoder(name, factory, *, overwrite=False):
     Returns
     -------
     factory : callable
+        ``factory`` itself.
 
     See Also
     --------
@@ -184,6 +185,7 @@ class _BaseEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         embeddings : ndarray of shape (n_samples, `n_features_out_`), float32
+            One embedding per row of X.
 
         See Also
         --------

@@ -506,6 +506,7 @@ class ImageEncoder(_BaseEncoder):
         Returns
         -------
         model : keras.Model or callable
+            The model ``model`` names or gives, as the encoder runs it.
 
         See Also
         --------
@@ -541,6 +542,7 @@ class ImageEncoder(_BaseEncoder):
         Returns
         -------
         branch : ImageBranch or None
+            None for a frozen encoder.
 
         See Also
         --------
@@ -673,6 +675,7 @@ class ImageEncoder(_BaseEncoder):
         Returns
         -------
         pixels : ndarray of shape (n_samples, height, width, 3), float32
+            One image per row, ready for :meth:`backbone`.
 
         See Also
         --------

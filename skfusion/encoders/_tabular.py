@@ -97,6 +97,7 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The fitted encoder.
 
         See Also
         --------
@@ -140,10 +141,12 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
+            The table, with the columns seen in ``fit``.
 
         Returns
         -------
         X_out : ndarray of shape (n_samples, n_features_out)
+            The encoded table, float64.
 
         See Also
         --------
@@ -180,6 +183,7 @@ class TabularEncoder(DocLinkMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str objects
+            The names of ``transform``'s columns.
 
         See Also
         --------

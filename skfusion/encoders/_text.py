@@ -453,6 +453,7 @@ class TextEncoder(_BaseEncoder):
         Returns
         -------
         branch : TextBranch or None
+            None for a frozen encoder.
 
         See Also
         --------
