@@ -96,6 +96,7 @@ def available_combiners():
     Returns
     -------
     names : list of str
+        Sorted; each one :func:`get_combiner` returns.
 
     See Also
     --------

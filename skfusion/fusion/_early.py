@@ -366,6 +366,7 @@ class _BaseEarlyFusion(TransformerMixin, MetaEstimatorMixin, _BaseMemberComposit
         Returns
         -------
         feature_names_out : ndarray of str objects
+            ``<block>__<feature>`` for each column of ``transform``.
 
         See Also
         --------

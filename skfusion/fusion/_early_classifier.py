@@ -249,6 +249,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels.
 
         See Also
         --------
@@ -321,6 +322,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            The logarithm of the class probabilities, in the order of ``classes_``.
 
         See Also
         --------
@@ -354,6 +356,7 @@ class EarlyFusionClassifier(ClassifierMixin, _BaseEarlyFusion):
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The classifier's decision values.
 
         See Also
         --------

@@ -190,6 +190,7 @@ class EarlyFusionRegressor(RegressorMixin, _BaseEarlyFusion):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
 
         See Also
         --------

@@ -254,6 +254,7 @@ class LateFusionRegressor(RegressorMixin, _BaseLateFusion):
         Returns
         -------
         feature_names_out : ndarray of str objects
+            ``<classname>_<member>`` for each member.
 
         See Also
         --------

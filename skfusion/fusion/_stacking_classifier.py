@@ -334,6 +334,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            The logarithm of the class probabilities, in the order of ``classes_``.
 
         See Also
         --------
@@ -365,6 +366,7 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         Returns
         -------
         decisions : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The final estimator's decision values.
 
         See Also
         --------
