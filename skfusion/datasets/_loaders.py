@@ -48,7 +48,8 @@ def load_clothing_reviews(*, as_frame=True, return_X_y=False, target="Recommende
         ``feature_names``, ``target_names``, ``text_columns``,
         ``numeric_columns``, ``categorical_columns`` and ``DESCR``.
 
-    (data, target) : tuple if ``return_X_y`` is True.
+    (data, target) : tuple
+        The features and the target, when ``return_X_y`` is True.
 
     See Also
     --------

@@ -35,7 +35,7 @@ class InconsistentVersionWarning(UserWarning):
     See Also
     --------
     load : Warns with it.
-    sklearn.exceptions.InconsistentVersionWarning : scikit-learn's warning for its own pickles.
+    sklearn.exceptions.InconsistentVersionWarning : The warning scikit-learn gives for its own pickles.
 
     Examples
     --------

@@ -19,7 +19,8 @@ def all_estimators(type_filter=None):
 
     Returns
     -------
-    estimators : list of (name, class) tuples, sorted by name.
+    estimators : list of (name, class) tuples
+        Each estimator's class under its name, sorted by name.
 
     See Also
     --------
