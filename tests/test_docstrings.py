@@ -37,7 +37,7 @@ CHECKS = {
     # a summary line that ends with a period
     "SS01", "SS03", "SS04",
     # parameters in signature order, their types and descriptions well formed
-    "PR03", "PR05", "PR06", "PR08", "PR10",
+    "PR03", "PR05", "PR06", "PR07", "PR08", "PR10",
     # return descriptions capitalised and ending with a period, Yields for generators
     "RT04", "RT05", "YD01",
     # every See Also entry described, ending with a period
