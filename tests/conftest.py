@@ -99,7 +99,8 @@ def install_plugin(tmp_path, monkeypatch):
 
 
 # estimators whose models are Keras models: CI runs their tests once more
-# under KERAS_BACKEND=torch (``pytest -m keras``)
+# under KERAS_BACKEND=torch (``pytest -m keras``), and the docstring examples
+# of these modules too (a doctest's name is its object's dotted path)
 _KERAS_MODULES = ("skfusion.keras", "skfusion.multitask", "skfusion.encoders._image")
 
 
@@ -108,4 +109,6 @@ def pytest_collection_modifyitems(items):
         callspec = getattr(item, "callspec", None)
         estimator = callspec.params.get("estimator") if callspec else None
         if estimator is not None and type(estimator).__module__.startswith(_KERAS_MODULES):
+            item.add_marker(pytest.mark.keras)
+        elif isinstance(item, pytest.DoctestItem) and item.name.startswith(_KERAS_MODULES):
             item.add_marker(pytest.mark.keras)
