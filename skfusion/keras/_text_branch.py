@@ -53,8 +53,9 @@ class TextBranch(KerasBranch):
     >>> with open(f"{bert.name}/vocab.txt", "w") as f:
     ...     _ = f.write("\\n".join(words))
     >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
-    >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
-    ...                                  num_attention_heads=2, intermediate_size=16)
+    >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8,
+    ...                                  num_hidden_layers=2, num_attention_heads=2,
+    ...                                  intermediate_size=16)
     >>> transformers.BertModel(config).save_pretrained(bert.name)
     >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
     >>> import numpy as np, pandas as pd
@@ -98,8 +99,9 @@ class TextBranch(KerasBranch):
         >>> with open(f"{bert.name}/vocab.txt", "w") as f:
         ...     _ = f.write("\\n".join(words))
         >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
-        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
-        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8,
+        ...                                  num_hidden_layers=2, num_attention_heads=2,
+        ...                                  intermediate_size=16)
         >>> transformers.BertModel(config).save_pretrained(bert.name)
         >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
         >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
@@ -147,8 +149,9 @@ class TextBranch(KerasBranch):
         >>> with open(f"{bert.name}/vocab.txt", "w") as f:
         ...     _ = f.write("\\n".join(words))
         >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
-        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
-        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8,
+        ...                                  num_hidden_layers=2, num_attention_heads=2,
+        ...                                  intermediate_size=16)
         >>> transformers.BertModel(config).save_pretrained(bert.name)
         >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
         >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
@@ -196,8 +199,9 @@ class TextBranch(KerasBranch):
         >>> with open(f"{bert.name}/vocab.txt", "w") as f:
         ...     _ = f.write("\\n".join(words))
         >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
-        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
-        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8,
+        ...                                  num_hidden_layers=2, num_attention_heads=2,
+        ...                                  intermediate_size=16)
         >>> transformers.BertModel(config).save_pretrained(bert.name)
         >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
         >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
@@ -244,8 +248,9 @@ class TextBranch(KerasBranch):
         >>> with open(f"{bert.name}/vocab.txt", "w") as f:
         ...     _ = f.write("\\n".join(words))
         >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
-        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
-        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8,
+        ...                                  num_hidden_layers=2, num_attention_heads=2,
+        ...                                  intermediate_size=16)
         >>> transformers.BertModel(config).save_pretrained(bert.name)
         >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1)
         >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
@@ -296,10 +301,12 @@ class TextBranch(KerasBranch):
         >>> with open(f"{bert.name}/vocab.txt", "w") as f:
         ...     _ = f.write("\\n".join(words))
         >>> _ = transformers.BertTokenizer(f"{bert.name}/vocab.txt").save_pretrained(bert.name)
-        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=2,
-        ...                                  num_attention_heads=2, intermediate_size=16)
+        >>> config = transformers.BertConfig(vocab_size=len(words), hidden_size=8,
+        ...                                  num_hidden_layers=2, num_attention_heads=2,
+        ...                                  intermediate_size=16)
         >>> transformers.BertModel(config).save_pretrained(bert.name)
-        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1, learning_rate_multiplier=0.5)
+        >>> encoder = TextEncoder(bert.name, max_length=16, trainable=1,
+        ...                       learning_rate_multiplier=0.5)
         >>> branch = encoder.keras_branch().fit(["soft dress", "runs small"])
         >>> _ = branch.build("review")
         >>> rates = branch.learning_rates()
