@@ -106,6 +106,8 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
+    # helpers that examples import (examples/_image_comparison.py) are no examples
+    "ignore_pattern": r"(^|[\\/])_[^\\/]*\.py$",
     "within_subsection_order": "FileNameSortKey",
     "image_scrapers": ("matplotlib",),
     "abort_on_example_error": True,
