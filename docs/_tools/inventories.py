@@ -89,11 +89,20 @@ def _public_modules(package):
 
 def _exported(module, package):
     """(name, object) pairs a module makes public: its ``__all__``, or its
-    public attributes that the package itself defines."""
+    public attributes that the package itself defines, and in either case the
+    public classes and functions defined in the module itself (an
+    ``__all__`` can miss one: scikit-learn documents
+    ``sklearn.exceptions.InconsistentVersionWarning``, which its
+    ``__all__`` leaves out)."""
     names = getattr(module, "__all__", None)
     if names is None:
         names = [n for n in dir(module) if not n.startswith("_")]
-    for name in names:
+    own = [
+        n
+        for n, obj in vars(module).items()
+        if not n.startswith("_") and getattr(obj, "__module__", None) == module.__name__
+    ]
+    for name in dict.fromkeys([*names, *own]):
         obj = getattr(module, name, None)
         if obj is None or inspect.ismodule(obj):
             continue

@@ -32,16 +32,21 @@ first() {  # the first page matching a glob, relative to the site
     echo "${match:-$2}"
 }
 
+# when the examples ran (plot_gallery=1): the gallery page whose first figure
+# comes earliest, so that the screenshot shows one
+gallery=$(cd "$site" && for f in auto_examples/plot_*.html; do
+    offset=$(grep -b -o 'class *= *"sphx-glr-\(single\|multi\)-img' "$f" | head -n 1 | cut -d: -f1)
+    [ -n "$offset" ] && echo "$offset $f"
+done 2>/dev/null | sort -n | head -n 1 | cut -d' ' -f2 || true)
 pages=(
-    "index:index.html"
-    "api_LateFusionClassifier:api/generated/skfusion.fusion.LateFusionClassifier.html"
-    "user_guide:$(first 'user_guide/*.html' user_guide/index.html)"
-    "gallery:$(first 'auto_examples/plot_*.html' auto_examples/index.html)"
+    "index:index.html:1600"
+    "api_LateFusionClassifier:api/generated/skfusion.fusion.LateFusionClassifier.html:1600"
+    "user_guide:$(first 'user_guide/*.html' user_guide/index.html):1600"
+    "gallery:${gallery:-$(first 'auto_examples/plot_*.html' auto_examples/index.html)}:3200"
 )
 
 for entry in "${pages[@]}"; do
-    name=${entry%%:*}
-    page=${entry#*:}
+    IFS=: read -r name page height <<<"$entry"
     if [ ! -f "$site/$page" ]; then
         echo "skip $name: $page is not in the site" >&2
         continue
@@ -49,7 +54,7 @@ for entry in "${pages[@]}"; do
     "${offline[@]}" "$chromium" --headless --no-sandbox --disable-gpu \
         --disable-dev-shm-usage --hide-scrollbars --no-first-run \
         --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" \
-        --window-size=1280,1600 --virtual-time-budget=3000 \
+        --window-size=1280,"$height" --virtual-time-budget=3000 \
         --screenshot="$out/$name.png" "file://$site/$page" 2>/dev/null
     echo "$out/$name.png <- $page"
 done
