@@ -67,7 +67,8 @@ def _params():
     for page in PAGES:
         script = page_script(page)
         if script:
-            marks = [pytest.mark.keras] if re.search(r"\bKeras|keras\b", script) else []
+            # a Keras model of skfusion's, or the Keras backbone of ImageEncoder
+            marks = [pytest.mark.keras] if re.search(r"Keras|keras|ImageEncoder", script) else []
             params.append(pytest.param(page, id=page.stem, marks=marks))
     return params
 
