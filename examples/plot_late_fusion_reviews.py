@@ -1,7 +1,7 @@
 """
-====================================================
+=====================================================
 Late fusion with learned weights, tuned without refit
-====================================================
+=====================================================
 
 A text member (TF-IDF + logistic regression on the review) and a tabular
 member (gradient boosting on the star rating and product columns) vote on
@@ -145,3 +145,5 @@ proba = search.predict_proba(X_test[no_text])[:, 1]
 print(f"{no_text.sum()} held-out reviews without text: probabilities in "
       f"[{proba.min():.3f}, {proba.max():.3f}], ROC AUC {roc_auc_score(y_test[no_text], proba):.4f}")
 cache.cleanup()
+
+plt.show()

@@ -1,7 +1,7 @@
 """
-=====================================
+===================================
 Predicting rows with a missing text
-=====================================
+===================================
 
 845 of the 23,486 bundled clothing reviews have a star rating and a
 product but no review text. Three ways to predict whether their reviewer
@@ -125,3 +125,5 @@ fig.tight_layout()
 # the table; on all 23,486 reviews it does (``benchmarks/missing_modalities.py``:
 # ROC AUC 0.9775 against 0.9733 for the table alone on the reviews with
 # text, and 0.9697 against 0.9712 on those without).
+
+plt.show()

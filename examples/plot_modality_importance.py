@@ -1,7 +1,7 @@
 """
-=========================================
+===================================
 How much does each modality matter?
-=========================================
+===================================
 
 :func:`~skfusion.inspection.modality_importance` measures, on held-out
 data, how much a fitted fusion's score drops when one modality is taken
@@ -132,3 +132,5 @@ fig.tight_layout()
 # In both fusions the review text carries most of the signal, the title
 # some, and the reviewer & product columns next to nothing: the drop in
 # ROC AUC when they are shuffled is within the spread of the repeats.
+
+plt.show()

