@@ -74,11 +74,13 @@ numpydoc_xref_param_type = False
 intersphinx_mapping = inventories.write_all(HERE / "_build" / "inventories")
 intersphinx_timeout = 1
 
-# names that no local inventory holds: Keras' and Pillow's online docs are
-# not laid out by object name, so no inventory can be written for them
+# names that no local inventory holds: Keras', Pillow's and transformers'
+# online docs are not laid out by object name, so no inventory can be
+# written for them
 nitpick_ignore = [
     ("py:func", "keras.saving.register_keras_serializable"),
     ("py:class", "PIL.Image.Image"),
+    ("py:obj", "transformers.PreTrainedTokenizerBase.__call__"),
 ]
 
 
