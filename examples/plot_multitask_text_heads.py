@@ -37,13 +37,16 @@ minutes).
 """
 
 # %%
-# Targets
-# -------
+# Targets and model
+# -----------------
 # The three tasks' columns come from the reviews: a sentiment label from
-# the stars, the department, and three 0/1 tags.
+# the stars, the department, and three 0/1 tags. ``seed_model`` puts the
+# three heads on one shared text branch; ``fine_tune`` trains the same
+# model with MiniLM's top layers inside it (``--fine-tune K``).
 
 import argparse
 import tempfile
+import time
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -96,8 +99,6 @@ def task_scores(Y_test, pred):
 
 def fine_tune(encoder, args, X_train, X_test, Y_train, Y_test, frozen_pred):
     """The same model with MiniLM's top layers trained under the heads."""
-    import time
-
     start = time.perf_counter()
     text = encoder.set_params(trainable=args.fine_tune, learning_rate_multiplier=0.1)
     model = seed_model(text, args.fine_tune_epochs).fit(X_train, Y_train)
