@@ -131,6 +131,10 @@ def test_built_estimator_pages_exist_where_the_repr_links():
     for _, cls in all_estimators():
         page = Path(_expected_link(cls, str(SITE)))
         assert page.is_file(), page
+        # the class template's methods table, linking to fit's entry
+        html = page.read_text(encoding="utf-8")
+        assert 'class="rubric">Methods' in html, page
+        assert f'href="#{page.stem}.fit"' in html, page
 
 
 class _Page(HTMLParser):
