@@ -255,10 +255,10 @@ best = f1["macro"].drop("all three").idxmax()
 print(f"all three vs the best single modality ({best}): "
       f"{f1.loc['all three', 'macro'] - f1.loc[best, 'macro']:+.3f} macro-F1")
 
-fig, ax = plt.subplots(figsize=(7, 3.5))
+fig, ax = plt.subplots(figsize=(8, 3.5))
 f1.T.plot.bar(ax=ax, rot=0)
 ax.set_ylabel("F1, held-out reviews")
-ax.legend(title="blocks", fontsize=8)
+ax.legend(title="blocks", loc="upper left", bbox_to_anchor=(1, 1))
 fig.tight_layout()
 
 # %%

@@ -102,8 +102,9 @@ history.index.name = "epoch"
 print(history.round(4).to_string())
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
+colors = dict(zip(fitted, ["C0", "C1"]))
 for (name, kind), curve in history.items():
-    ax.plot(curve.index, curve, marker="o",
+    ax.plot(curve.index, curve, marker="o", color=colors[name],
             linestyle="-" if kind == "loss" else "--", label=f"{name}, {kind}")
 ax.set_xlabel("epoch")
 ax.set_ylabel("loss (MSE, stars²)")

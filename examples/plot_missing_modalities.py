@@ -109,9 +109,12 @@ scores = pd.DataFrame(rows).T.rename_axis("ROC AUC, held out")
 print(scores.round(4).to_string())
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
-scores[["with text", "without text"]].plot.barh(ax=ax)
-ax.set_xlim(0.9, 1.0)
+bars = scores[["with text", "without text"]]
+bars.plot.barh(ax=ax)
+ax.set_xlim(bars.min().min() - 0.02, 1.0)
 ax.set_xlabel("ROC AUC, held-out reviews")
+ax.set_ylabel("")
+ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
 ax.invert_yaxis()
 fig.tight_layout()
 
