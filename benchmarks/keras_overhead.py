@@ -21,6 +21,22 @@ process (less disturbed by other processes). 2 to 4 minutes on 2 cores.
 
 Run: ``python benchmarks/keras_overhead.py [--repeats 7] [--epochs 3]``
 (prints a table and the machine).
+
+Measured by the session of 2026-11-23 (closing note, stop 7) on 2 x86_64
+cores shared by several engineers, in a run the note calls quiet (load
+3.6); Python 3.11.7, scikit-learn 1.9.1, Keras 3.15.1, tensorflow-cpu 2.21,
+torch 2.13.0+cpu. Paired medians, wrapper / raw Keras:
+
+=============  =====  ===========================
+backend        fit    one-row ``predict_proba``
+=============  =====  ===========================
+TensorFlow     1.00   1.08
+torch          1.00   1.11
+=============  =====  ===========================
+
+Under heavy load one fit ratio read 1.19; the wrapper's own work outside
+``Model.fit`` was 2 to 5 ms per fit.
+
 """
 
 import argparse

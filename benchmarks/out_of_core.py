@@ -16,6 +16,15 @@ once and that two partitions equal the in-process ``predict_proba``.
 
 Run: ``python benchmarks/out_of_core.py`` (about 6 minutes on 2 cores and
 1 GB of disk).
+
+Measured by the session of 2026-12-06 (closing note, stop 14) on 2 x86_64
+cores, CPU only (Python 3.11.7, scikit-learn 1.9.1, pandas 3.1.1,
+dask/distributed 2026.8.0): 17,600,000 rows in 176 parquet parts, 6.03 GiB
+in memory (3.01x the workers' 2 x 1 GiB), scored to parquet in 259 s
+(67,900 rows/s); peak resident memory per worker 591 and 620 MiB, no worker
+killed, the client's peak 686 MiB; every row written once, the first and
+last partitions bit-identical to in-process ``predict_proba``.
+
 """
 
 import argparse

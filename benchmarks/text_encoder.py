@@ -12,6 +12,23 @@
    ``Pipeline(TextEncoder, LogisticRegression)``, with and without ``cache=``.
 
 Run: ``python benchmarks/text_encoder.py`` (about 4 minutes on 2 cores).
+
+Measured by the session of 2026-11-23 (closing note, stop 6) on 2 x86_64
+cores (Python 3.11.7, scikit-learn 1.9.1, torch 2.13.0+cpu), batch 32,
+2 threads:
+
+==========================================  ==========================
+measure                                     figure
+==========================================  ==========================
+TextEncoder, 2,000 reviews                  87.0 texts/s
+sentence-transformers ``encode``            69.8 texts/s (1.25x)
+grid search on 400 reviews, no ``cache=``   131.2 s
+the same search with ``cache=``             8.2 s (15.9x)
+==========================================  ==========================
+
+The embeddings differed by at most 2.1e-7. The GPU comparison has never run
+(no session was lent a GPU).
+
 """
 
 import argparse
