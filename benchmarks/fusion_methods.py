@@ -21,8 +21,9 @@ product's division, department and class. Two targets on the same split:
   1e-3, batches of 64, at most 30 epochs with early stopping on a 10%
   validation split; the learned fusions with ``fusion_units=64`` (attention:
   2 heads, 1 block). All training rows, seeds 0, 1 and 2 (``random_state``).
-  ``"shared"`` applies one Dense layer to every branch and needs branches of
-  one width: the 384-wide text and the table are not, so its row says so;
+  ``"shared"`` projects each branch to ``fusion_units`` (its own linear
+  Dense layer: the 384-wide text and the table are not of one width), then
+  applies one Dense layer of 128 to both;
 * **Keras, MiniLM top 2 trained**, one per fusion: the same with
   ``TextEncoder(trainable=2, learning_rate_multiplier=0.1)`` (the bottom 4
   layers computed once per text and cached), 3 epochs, no early stopping,
@@ -53,28 +54,33 @@ on torch 2.13.0+cpu; mean ± standard deviation over seeds 0-2, or one seed):
 model                                       Rating R²         Recommended F1
 ==========================================  ================  ================
 frozen MiniLM, concat                       0.5353 ± 0.0028   0.8144 ± 0.0019
-frozen, shared                              n/a (widths)      n/a (widths)
+frozen, shared                              0.5553 ± 0.0072   0.8126 ± 0.0086
 frozen, gated                               0.5627 ± 0.0048   0.8117 ± 0.0085
 frozen, weighted                            0.5570 ± 0.0033   0.8112 ± 0.0082
 frozen, attention                           0.5460 ± 0.0031   0.8113 ± 0.0139
 late fusion (equal weights)                 0.3522 ± 0.0008   0.6756 ± 0.0030
 stacking                                    0.4615 ± 0.0003   0.8079 ± 0.0012
 top 2 trained (4,000 rows), concat          0.6238            0.8591
+top 2 trained, shared                       0.6332            0.8567
 top 2 trained, gated                        0.6263            0.8601
 top 2 trained, weighted                     0.6224            0.8527
 top 2 trained, attention                    0.5795            0.8527
 ==========================================  ================  ================
 
-With the frozen branch, the learned fusions beat concatenation on the
-rating, beyond the seeds' spread (gated +0.027, weighted +0.022,
-attention +0.011 R²), and none differs from it on the recommendation
+The shared rows were measured in a second run (``--fusions concat shared``,
+63 minutes on the 2 shared cores), beside concat again, whose figures came
+out identical to the last digit. With the frozen branch, the learned
+fusions and shared beat concatenation on the rating, beyond the seeds'
+spread (gated +0.027, weighted +0.022, shared +0.020, attention +0.011
+R²), and none differs from it on the recommendation
 (within 0.004, spreads 0.008 to 0.014). Training the top 2 layers on 4,000
-reviews beats every frozen row on both targets; there gated and concat
-are within 0.003 of each other and attention is behind on the rating
-(one seed). Late fusion with equal weights suffers from its weak tabular
+reviews beats every frozen row on both targets; there shared has the best
+rating (0.633) and gated the best recommendation (0.860), concat is within
+0.01 of both, and attention is behind on the rating (one seed). Late fusion with equal weights suffers from its weak tabular
 member (``weights="auto"`` is its remedy); stacking is behind the network
 on the rating and level with it on the recommendation. Fit times: frozen
-16 to 51 s, trained 275 to 610 s.
+9 to 51 s, trained 275 to 610 s (922 and 309 s for shared, and 1,172 and
+775 s for concat, in the second, busier run).
 """
 
 import argparse
