@@ -110,5 +110,13 @@ def pytest_collection_modifyitems(items):
         estimator = callspec.params.get("estimator") if callspec else None
         if estimator is not None and type(estimator).__module__.startswith(_KERAS_MODULES):
             item.add_marker(pytest.mark.keras)
-        elif isinstance(item, pytest.DoctestItem) and item.name.startswith(_KERAS_MODULES):
+        elif isinstance(item, pytest.DoctestItem) and (
+                item.name.startswith(_KERAS_MODULES) or _example_uses_keras(item)):
             item.add_marker(pytest.mark.keras)
+
+
+def _example_uses_keras(item):
+    """A docstring example elsewhere that builds a Keras model (an
+    ``ImageEncoder``'s, a text branch's ``keras_branch()``)."""
+    return any("keras" in example.source or "ImageEncoder" in example.source
+               for example in item.dtest.examples)

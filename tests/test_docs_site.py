@@ -114,10 +114,14 @@ def test_html_repr_links_to_the_api_page(cls, estimator, monkeypatch):
     assert f'href="{_expected_link(cls, "https://example.org/docs")}"' in estimator._repr_html_()
 
 
-def test_doc_url_names_this_version():
-    import skfusion
+def test_an_instance_may_link_elsewhere():
+    """As scikit-learn's, the template can be set on one estimator."""
+    from skfusion.encoders import TabularEncoder
 
-    assert DOC_URL.endswith("/" + skfusion.__version__)
+    encoder = TabularEncoder()
+    encoder._doc_link_template = "https://example.org/{estimator_name}.html"
+    assert 'href="https://example.org/TabularEncoder.html"' in encoder._repr_html_()
+    assert f'href="{_expected_link(TabularEncoder)}"' in TabularEncoder()._repr_html_()
 
 
 @needs_site

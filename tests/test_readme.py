@@ -50,7 +50,9 @@ def run_script(code, directory, *, rows=ROWS, cache=None, timeout=300):
     (default: one in ``directory``)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "XDG_CACHE_HOME": str(cache or directory / "cache")}
+           "XDG_CACHE_HOME": str(cache or directory / "cache"),
+           # the blocks' temporary folders go with the test's own
+           "TMPDIR": str(directory)}
     script = directory / "block.py"
     script.write_text(prelude(rows) + "\n" + code, encoding="utf-8")
     return subprocess.run([sys.executable, str(script)], cwd=directory, env=env,

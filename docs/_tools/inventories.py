@@ -73,7 +73,7 @@ def _public_modules(package):
     names = [package]
     for info in pkgutil.walk_packages(top.__path__, prefix=package + "."):
         parts = info.name.split(".")
-        if any(p.startswith("_") for p in parts) or {"tests", "conftest", "externals"} & set(parts):
+        if any(p.startswith("_") for p in parts) or {"tests", "conftest", "externals", "experimental"} & set(parts):
             continue
         names.append(info.name)
     modules = []

@@ -283,7 +283,7 @@ def get_untrusted_types(file):
     >>> types
     ['_operator.neg']
     >>> _ = file.seek(0)
-    >>> load(file, trusted=types).transform([[2.0]]).tolist()
+    >>> load(file, trusted=["_operator.neg"]).transform([[2.0]]).tolist()
     [[-2.0]]
     """
     skops = import_optional("skops.io", owner="skfusion.io.get_untrusted_types")

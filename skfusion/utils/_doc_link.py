@@ -18,7 +18,8 @@ import os
 
 from .. import __version__
 
-#: The published documentation of this version of skfusion; the HTML repr
+#: Where this version of skfusion's documentation is to be published (not
+#: yet: build it with the README's docs command); the HTML repr
 #: links to ``{DOC_URL}/api/generated/skfusion.<subpackage>.<Name>.html``.
 #: The environment variable ``SKFUSION_DOC_URL`` overrides it when the link
 #: is made (a local build, another host); the docs' own gallery sets it so
@@ -36,11 +37,17 @@ class DocLinkMixin:
     """Point the HTML repr's documentation link at skfusion's API pages.
 
     Comes before scikit-learn's ``BaseEstimator`` in the bases, whose
-    ``_doc_link_template`` property it overrides.
+    ``_doc_link_template`` property it overrides; as scikit-learn's, an
+    instance may be given a template of its own.
     """
 
     _doc_link_module = "skfusion"
 
     @property
     def _doc_link_template(self):
-        return doc_url() + "/api/generated/{estimator_module}.{estimator_name}.html"
+        return getattr(self, "_skfusion_doc_link_template",
+                       doc_url() + "/api/generated/{estimator_module}.{estimator_name}.html")
+
+    @_doc_link_template.setter
+    def _doc_link_template(self, value):
+        self._skfusion_doc_link_template = value
