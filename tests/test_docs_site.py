@@ -165,6 +165,10 @@ def _parse(path):
     return page
 
 
+_INLINE_REMOTE = re.compile(
+    r"""(?:url\(\s*['"]?|@import\s+['"]?|srcset\s*=\s*"[^"]*?)((?:https?:)?//[^\s)'",]+)""")
+
+
 @needs_site
 def test_built_site_links_resolve_and_nothing_loads_from_the_network():
     broken, remote = [], []
@@ -181,11 +185,17 @@ def test_built_site_links_resolve_and_nothing_loads_from_the_network():
                 if is_resource:
                     remote.append(f"{path.relative_to(SITE)}: <{tag} {key}={value}>")
                 continue
+            if parts.scheme == "file":  # this machine's path: broken once hosted
+                broken.append(f"{path.relative_to(SITE)}: {value} (a file: link)")
+                continue
             if parts.scheme:  # mailto:, data:, javascript:
                 continue
-            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            target = (path.parent / unquote(parts.path) if parts.path else path).resolve()
             if target.is_dir():
                 target = target / "index.html"
+            if not target.is_relative_to(SITE.resolve()):
+                broken.append(f"{path.relative_to(SITE)}: {value} (outside the site)")
+                continue
             if not target.is_file():
                 broken.append(f"{path.relative_to(SITE)}: {value}")
                 continue
@@ -193,6 +203,9 @@ def test_built_site_links_resolve_and_nothing_loads_from_the_network():
             if fragment and not fragment.startswith(":~:") and target.suffix == ".html":
                 if fragment not in _parse(target).ids:
                     broken.append(f"{path.relative_to(SITE)}: {value} (no such anchor)")
+        # inline styles and responsive images: url(...), @import, srcset
+        for url in _INLINE_REMOTE.findall(path.read_text(encoding="utf-8", errors="replace")):
+            remote.append(f"{path.relative_to(SITE)}: {url}")
     for css in SITE.rglob("*.css"):
         for url in re.findall(r"url\(\s*['\"]?((?:https?:)?//[^)'\"]+)", css.read_text(errors="replace")):
             remote.append(f"{css.relative_to(SITE)}: url({url})")
